@@ -1,0 +1,44 @@
+# embcollapse: `make help` lists the targets.
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= default
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+BOOK_HTML := build/book/$(PROFILE)/_build/html/index.html
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-fast run book bench clean clean-results
+
+help: ## List the targets with a line each
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "  Variables: PROFILE=smoke|default|paper (now $(PROFILE)), PYTHON=$(PYTHON), VENV=$(VENV)"
+
+setup: $(STAMP) ## Create .venv (Python >= 3.10) and install the package with its dependencies
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "embcollapse needs Python >= 3.10; set PYTHON=python3.x")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -e .
+	@touch $(STAMP)
+
+test: setup ## Run the whole test suite (pytest), notebook and book tests included
+	$(PY) -m pytest tests
+
+test-fast: setup ## Run the tests that take seconds (no notebooks, no book build)
+	$(PY) -m pytest tests -m "not slow"
+
+run: setup ## Execute every chapter with papermill under PROFILE
+	$(PY) -m embcollapse book run --profile $(PROFILE)
+
+book: setup ## Execute every chapter under PROFILE and build the HTML book
+	$(PY) -m embcollapse book build --profile $(PROFILE)
+
+bench: setup ## Run the benchmarks in benchmarks/ (tables printed, JSON in benchmarks/out/)
+	$(PY) benchmarks/train_step.py
+
+clean: ## Remove build outputs (keeps .venv and the results store)
+	rm -rf build book/_build
+
+clean-results: ## Remove the results store and prepared data (.embcollapse)
+	rm -rf .embcollapse

@@ -1,0 +1,63 @@
+"""Singular values and information abundance (IA) of embedding tables.
+
+IA(E) = ||sigma(E)||_1 / ||sigma(E)||_inf: the sum of the singular values over the largest.
+1 <= IA(E) <= rank(E) <= min(D, K); an identity of size n has IA n, a rank-one matrix IA 1.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import torch
+
+ArrayLike = np.ndarray | torch.Tensor
+
+
+def singular_values(matrix: ArrayLike) -> np.ndarray:
+    """Singular values of a (D, K) matrix, descending, as float64 (min(D, K),)."""
+    m = torch.as_tensor(matrix).detach().to("cpu", torch.float64)
+    if m.ndim != 2:
+        raise ValueError(f"expected a 2-d matrix, got shape {tuple(m.shape)}")
+    if m.shape[0] > 4 * m.shape[1]:
+        # tall tables (D >> K): the eigenvalues of the K x K Gram matrix are sigma^2
+        eig = torch.linalg.eigvalsh(m.T @ m).clamp_min(0).sqrt()
+        return eig.flip(0).numpy()
+    return torch.linalg.svdvals(m).numpy()
+
+
+def normalized_spectrum(matrix: ArrayLike) -> np.ndarray:
+    """Singular values divided by the largest (paper Figure 1b), descending."""
+    s = singular_values(matrix)
+    return s / s[0] if s[0] > 0 else s
+
+
+def information_abundance(matrix: ArrayLike) -> float:
+    """IA = sum of singular values / largest singular value (0 for a zero matrix)."""
+    s = singular_values(matrix)
+    return float(s.sum() / s[0]) if s[0] > 0 else 0.0
+
+
+@lru_cache(maxsize=4096)
+def random_ia(rows: int, cols: int, samples: int = 3, seed: int = 0) -> float:
+    """Mean IA of Gaussian (rows, cols) matrices: the uncollapsed reference of that shape."""
+    gen = torch.Generator().manual_seed(seed)
+    values = [information_abundance(torch.randn(rows, cols, generator=gen, dtype=torch.float64))
+              for _ in range(samples)]
+    return float(np.mean(values))
+
+
+def normalized_ia(matrix: ArrayLike) -> float:
+    """IA(E) / IA(R) with R Gaussian of E's shape (paper Appendix I)."""
+    rows, cols = tuple(torch.as_tensor(matrix).shape)
+    return information_abundance(matrix) / random_ia(rows, cols)
+
+
+def model_field_ia(tables: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
+    """IA of every table, (M, N) from tables indexed [set][field]."""
+    return np.array([[information_abundance(t) for t in row] for row in tables])
+
+
+def model_spectra(tables: Sequence[Sequence[ArrayLike]]) -> list[list[np.ndarray]]:
+    """Singular values of every table, [set][field] -> (min(D_i, K),)."""
+    return [[singular_values(t) for t in row] for row in tables]

@@ -1,0 +1,128 @@
+"""Execute the chapters with papermill and build the Jupyter Book from the executed copies.
+
+The chapters are jupytext MyST notebooks (``book/chapters/*.md``). ``run_chapters`` converts each
+to ``.ipynb`` and executes it with papermill under a profile into ``build/executed/<profile>/``;
+``build_book`` lays out ``build/book/<profile>/`` (the book's pages with every chapter replaced by
+its executed notebook) and runs ``jupyter-book build`` there, which never re-executes anything.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from . import paths
+from .config import load_profile
+
+
+def book_dir() -> Path:
+    root = paths.checkout_root()
+    if root is None:
+        raise FileNotFoundError("the book sources are only available in a source checkout")
+    return root / "book"
+
+
+def build_root() -> Path:
+    return book_dir().parent / "build"
+
+
+def is_notebook(page: Path) -> bool:
+    """A MyST page is a notebook when its front matter declares a jupytext kernel."""
+    head = page.read_text().split("\n---", 1)[0]
+    return page.read_text().startswith("---") and "kernelspec:" in head
+
+
+def chapter_notebooks() -> list[Path]:
+    """The notebook pages of the book, in order of their file names."""
+    return sorted(p for p in (book_dir() / "chapters").glob("*.md") if is_notebook(p))
+
+
+def execute_notebook(source: Path, output: Path, parameters: Mapping[str, Any],
+                     progress: bool = True) -> Path:
+    """Convert a jupytext page to ``.ipynb`` and execute it with papermill into ``output``.
+
+    The output is written under a temporary name and renamed, so a failed run leaves no
+    executed copy that looks complete (papermill's partial notebook is kept as ``*.failed.ipynb``
+    for inspection).
+    """
+    import jupytext
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(source)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        raw = Path(tmpdir) / f"{source.stem}.ipynb"
+        jupytext.write(notebook, raw)
+        partial = output.with_name(f".{output.stem}.running.ipynb")
+        try:
+            papermill.execute_notebook(str(raw), str(partial), parameters=dict(parameters),
+                                       kernel_name="python3", cwd=str(source.parent),
+                                       progress_bar=progress)
+        except Exception:
+            if partial.exists():
+                partial.replace(output.with_name(f"{output.stem}.failed.ipynb"))
+            raise
+        partial.replace(output)
+    return output
+
+
+def run_chapters(profile: str, chapters: Iterable[str] | None = None,
+                 parameters: Mapping[str, Any] | None = None, out_dir: Path | None = None,
+                 progress: bool = True) -> list[Path]:
+    """Execute chapters (all, or those whose file stem contains one of ``chapters``)."""
+    load_profile(profile)  # fail early on an unknown profile
+    out_dir = out_dir or build_root() / "executed" / Path(profile).stem
+    pages = chapter_notebooks()
+    if chapters:
+        wanted = list(chapters)
+        pages = [p for p in pages if any(w in p.stem for w in wanted)]
+        if not pages:
+            raise ValueError(f"no chapter matches {wanted}; chapters: "
+                             f"{', '.join(p.stem for p in chapter_notebooks())}")
+    done = []
+    for page in pages:
+        t0 = time.perf_counter()
+        print(f"[book] executing {page.name} (profile {profile})", flush=True)
+        done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
+                                     {"profile": profile, **(parameters or {})}, progress))
+        print(f"[book] {page.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return done
+
+
+def stage_book(executed_dir: Path, stage: Path) -> Path:
+    """Copy the book's pages into ``stage``, chapters replaced by their executed notebooks."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    source = book_dir()
+    shutil.copytree(source, stage, ignore=shutil.ignore_patterns("_build", "*.ipynb",
+                                                                 ".ipynb_checkpoints"))
+    for page in chapter_notebooks():
+        executed = executed_dir / f"{page.stem}.ipynb"
+        if not executed.is_file():
+            raise FileNotFoundError(f"{executed} is missing: run the chapters first "
+                                    f"(make run PROFILE=...)")
+        (stage / "chapters" / page.name).unlink()
+        shutil.copy2(executed, stage / "chapters" / executed.name)
+    return stage
+
+
+def build_book(profile: str, execute: bool = True, progress: bool = True) -> Path:
+    """Execute the chapters (unless ``execute`` is False) and build the HTML; returns index.html."""
+    name = Path(profile).stem
+    executed_dir = build_root() / "executed" / name
+    if execute:
+        run_chapters(profile, out_dir=executed_dir, progress=progress)
+    stage = stage_book(executed_dir, build_root() / "book" / name)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(stage), "--builder", "html"]
+    print(f"[book] {' '.join(cmd)}", flush=True)
+    subprocess.run(cmd, check=True, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    index = stage / "_build" / "html" / "index.html"
+    if not index.is_file():
+        raise RuntimeError(f"jupyter-book finished but {index} does not exist")
+    return index

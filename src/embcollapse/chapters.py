@@ -1,0 +1,43 @@
+"""Each chapter's own parameters, checked strictly, and how a notebook resolves them.
+
+A notebook's ``parameters`` cell holds plain values; ``None`` means "take it from the profile".
+:func:`chapter_params` merges those overrides into the profile's section for the chapter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .config import ConfigError, Profile, from_dict
+
+
+@dataclass(frozen=True)
+class CollapseParams:
+    """Chapter 1, "Embedding collapse" (paper Figures 1 and 2)."""
+
+    models: tuple[str, ...] = ("dcnv2", "dnn")     # Figure 1a: one curve per model
+    embed_dims: tuple[int, ...] = (5, 10, 20, 40)  # single-embedding sizes K
+    spectrum_model: str = "dcnv2"                  # Figure 1b and Figure 2 show this model
+    field_ia_embed_dim: int = 40                   # Figure 2: per-field IA at this K
+
+
+CHAPTERS: dict[str, type] = {
+    "collapse": CollapseParams,
+}
+
+
+def check_chapters(sections: Mapping[str, Mapping[str, Any]], where: str) -> None:
+    """Raise :class:`ConfigError` for an unknown chapter or a bad chapter parameter."""
+    for name, values in sections.items():
+        if name not in CHAPTERS:
+            raise ConfigError(f"{where}: unknown chapter {name!r}; known: {', '.join(CHAPTERS)}")
+        from_dict(CHAPTERS[name], values, f"{where}.{name}")
+
+
+def chapter_params(profile: Profile, chapter: str, **overrides: Any) -> Any:
+    """The chapter's parameters: defaults, then the profile's section, then non-None overrides."""
+    if chapter not in CHAPTERS:
+        raise ConfigError(f"unknown chapter {chapter!r}; known: {', '.join(CHAPTERS)}")
+    values = dict(profile.chapters.get(chapter, {}))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return from_dict(CHAPTERS[chapter], values, f"profile {profile.name}: chapters.{chapter}")

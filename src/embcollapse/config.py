@@ -1,0 +1,241 @@
+"""Typed, frozen configuration: data, model, training, run; profiles from YAML.
+
+Every mapping read from a file or given as overrides goes through :func:`from_dict`, which
+rejects unknown keys with the dotted path of the key and the keys it knows. A run is named by
+:func:`run_id`, a short hash of its resolved configuration, so the same experiment always maps to
+the same record in the results store.
+"""
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+import yaml
+
+from . import paths
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration value or key is wrong; the message names where."""
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """The hidden teacher that labels synthetic rows (see ``embcollapse.data.synthetic``)."""
+
+    rank: int = 4                 # dimension of the teacher's value vectors
+    pair_density: float = 0.3     # share of field pairs that interact
+    bias_scale: float = 0.6       # std of the per-value bias part of the logit
+    pair_scale: float = 1.0       # std of the pairwise-interaction part
+    higher_scale: float = 0.5     # std of the non-linear higher-order part
+    noise_scale: float = 0.3      # std of Gaussian logit noise
+    positive_rate: float = 0.25   # the intercept is solved to hit this click rate
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data a run trains on and which part of it."""
+
+    name: str = "synthetic"        # synthetic (more datasets arrive with the data issue)
+    preset: str = "criteo-small"   # synthetic: field-cardinality preset
+    rows: int = 500_000            # synthetic: number of rows generated
+    zipf: float = 1.1              # synthetic: exponent of value frequencies
+    seed: int = 0                  # synthetic: seed of teacher and rows
+    split_seed: int = 0            # seed of the 8/1/1 random split
+    fraction: float = 1.0          # share of the training split used (nested subsets)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """An architecture, its embedding size K and number of embedding sets M."""
+
+    name: str = "dcnv2"
+    embed_dim: int = 10
+    num_sets: int = 1
+    hyper: Mapping[str, Any] = field(default_factory=dict)  # checked by the model registry
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and early stopping (paper, Appendix C.2)."""
+
+    lr: float = 1e-3
+    weight_decay: float = 1e-6
+    batch_size: int = 2048
+    max_epochs: int = 30
+    patience: int = 3             # epochs without a better validation AUC before stopping
+    eval_batch_size: int = 16384
+    track_ia: bool = True         # mean information abundance after every epoch
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run: everything that determines its result except the device."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0                  # model initialisation and batch order
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A plain, JSON-ready dict of a config dataclass."""
+    return json.loads(json.dumps(asdict(config), default=dict))
+
+
+def run_id(config: RunConfig) -> str:
+    """A 12-character hash of the resolved run configuration."""
+    blob = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check and convert one value to the annotated type ``tp``."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin in (tuple, list):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_tp, *_) = typing.get_args(tp) or (Any,)
+        return tuple(_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (collections.abc.Mapping, dict) or tp in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")
+
+
+def from_dict(cls: type[T], values: Mapping[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from ``values``; unknown keys and wrong types are errors.
+
+    Nested dataclasses may be given as mappings; keys left out take their defaults.
+    """
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def replace(config: T, overrides: Mapping[str, Any], where: str = "config") -> T:
+    """A copy of ``config`` with ``overrides`` merged in (nested mappings merge deeply)."""
+    merged = _deep_merge(to_dict(config), overrides)
+    return from_dict(type(config), merged, where)
+
+
+def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key != "hyper":
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- profiles
+
+@dataclass(frozen=True)
+class Profile:
+    """A named scale for the whole book: data, training settings and each chapter's grid.
+
+    ``chapters`` maps a chapter name to its parameters (checked by ``embcollapse.chapters``).
+    """
+
+    name: str
+    description: str = ""
+    device: str = "auto"                     # auto | cpu | cuda | cuda:N
+    seeds: tuple[int, ...] = (0,)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    chapters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def run_config(self, model: ModelConfig | Mapping[str, Any], seed: int,
+                   data: Mapping[str, Any] | None = None,
+                   train: Mapping[str, Any] | None = None) -> RunConfig:
+        """The run of ``model`` under this profile, with optional data/train overrides."""
+        if not isinstance(model, ModelConfig):
+            model = from_dict(ModelConfig, model, "model")
+        return RunConfig(data=replace(self.data, data or {}, "data"), model=model,
+                         train=replace(self.train, train or {}, "train"), seed=seed)
+
+
+def list_profiles() -> list[str]:
+    """Names of the profiles in the profiles folder."""
+    return sorted(p.stem for p in paths.profiles_dir().glob("*.yaml"))
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a profile by name (``configs/profiles/<name>.yaml``) or from a YAML path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = paths.profiles_dir() / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise ConfigError(f"unknown profile {str(name_or_path)!r}; known profiles: "
+                              f"{', '.join(list_profiles())}")
+    elif not path.is_file():
+        raise ConfigError(f"profile file {path} does not exist")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{path}: a profile must be a mapping of keys to values")
+    values = {"name": path.stem, **values}
+    profile = from_dict(Profile, values, where=str(path))
+    from .chapters import check_chapters  # chapters know their own parameters
+    check_chapters(profile.chapters, where=f"{path}: chapters")
+    return profile

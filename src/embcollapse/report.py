@@ -1,0 +1,56 @@
+"""Tables for the notebooks: run records as data frames, the paper's numbers, and captions."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+from .config import DataConfig, Profile
+
+
+def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run: model, K, M, seed, metrics, mean IA, epochs, time, device, run id."""
+    rows = []
+    for r in records:
+        cfg = r["config"]
+        rows.append({
+            "model": cfg["model"]["name"], "embed_dim": cfg["model"]["embed_dim"],
+            "num_sets": cfg["model"]["num_sets"], "seed": cfg["seed"],
+            "test_auc": r["test"]["auc"], "test_logloss": r["test"]["logloss"],
+            "valid_auc": r["valid"]["auc"], "mean_ia": float(np.mean(r["field_ia"])),
+            "best_epoch": r["best_epoch"], "epochs": len(r["history"]),
+            "train_seconds": r["train_seconds"], "num_parameters": r["num_parameters"],
+            "device": r["device"], "run_id": r["run_id"],
+        })
+    return pd.DataFrame(rows)
+
+
+def mean_std(frame: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
+    """Mean, standard deviation and count of ``value`` per group (std 0 for a single seed)."""
+    grouped = frame.groupby(list(by))[value]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    return out
+
+
+def paper_table(name: str) -> pd.DataFrame:
+    """A table of the paper's reported numbers, e.g. ``paper_table("table1_auc")``."""
+    path = paths.paper_data_dir() / f"paper_{name}.csv"
+    return pd.read_csv(path, comment="#")
+
+
+def describe_data(data: DataConfig) -> str:
+    """A short description of a data configuration for captions."""
+    if data.name == "synthetic":
+        frac = "" if data.fraction == 1.0 else f", {data.fraction:.0%} of train"
+        return f"synthetic '{data.preset}' ({data.rows:,} rows, teacher seed {data.seed}{frac})"
+    return data.name
+
+
+def caption(profile: Profile, seeds: Sequence[int], device: str, extra: str = "") -> str:
+    """Provenance line for a figure made from runs under ``profile``."""
+    from .plotting import provenance
+
+    return provenance(profile.name, describe_data(profile.data), seeds, device, extra)

@@ -1,0 +1,110 @@
+"""The results store: one record per run, keyed by the hash of its configuration.
+
+A run lives in ``<root>/runs/<run_id>/`` as ``record.json`` (configuration, history, metrics,
+spectra, timing, device, versions, git commit) and ``model.pt`` (the best checkpoint's weights).
+Both are written into a temporary folder that is renamed into place when complete, so a run
+killed midway leaves no record and the next request trains it again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import torch
+from tqdm.auto import tqdm
+
+from . import paths
+from .config import RunConfig, run_id
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with ``+dirty`` when it has changes), or None outside git."""
+    root = paths.checkout_root()
+    if root is None:
+        return None
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha + ("+dirty" if dirty.strip() else "")
+
+
+class ResultsStore:
+    """Run records on disk. ``root`` defaults to ``<home>/results``."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else paths.home() / "results"
+
+    def run_dir(self, key: str) -> Path:
+        return self.root / "runs" / key
+
+    def has(self, config: RunConfig) -> bool:
+        return (self.run_dir(run_id(config)) / "record.json").is_file()
+
+    def load(self, config: RunConfig | str) -> dict[str, Any]:
+        """The record of a run (by config or run id); KeyError when it is not stored."""
+        key = config if isinstance(config, str) else run_id(config)
+        path = self.run_dir(key) / "record.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise KeyError(f"no stored run {key} under {self.root}") from None
+
+    def load_state(self, config: RunConfig | str) -> dict[str, torch.Tensor]:
+        """The best checkpoint's weights of a stored run."""
+        key = config if isinstance(config, str) else run_id(config)
+        return torch.load(self.run_dir(key) / "model.pt", map_location="cpu", weights_only=True)
+
+    def save(self, record: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None
+             ) -> Path:
+        """Store a record (and weights) atomically; an existing record of the run is replaced."""
+        final = self.run_dir(record["run_id"])
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        try:
+            record = {**record, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                      "git_commit": record.get("git_commit", git_commit())}
+            if state_dict is not None:
+                torch.save(state_dict, tmp / "model.pt")
+            (tmp / "record.json").write_text(json.dumps(record, indent=1, allow_nan=True))
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every stored record."""
+        for path in sorted((self.root / "runs").glob("*/record.json")):
+            yield json.loads(path.read_text())
+
+    def load_or_run(self, config: RunConfig, device: str | None = "auto",
+                    progress: bool = True) -> dict[str, Any]:
+        """The stored record of ``config``, training and storing it first if needed."""
+        if self.has(config):
+            return self.load(config)
+        from .train import fit  # training is only imported when a run is missing
+
+        result = fit(config, device=device, progress=progress)
+        self.save(result.record, result.state_dict)
+        return self.load(config)
+
+    def load_or_run_many(self, configs: Iterable[RunConfig], device: str | None = "auto",
+                         progress: bool = True) -> list[dict[str, Any]]:
+        """Records of many runs in order; missing ones are trained one after another."""
+        configs = list(configs)
+        todo = sum(not self.has(c) for c in configs)
+        bar = tqdm(configs, desc=f"runs ({todo} to train, {len(configs) - todo} stored)",
+                   disable=not progress)
+        return [self.load_or_run(c, device=device, progress=progress) for c in bar]

@@ -1,0 +1,161 @@
+"""Fit and evaluate one run: Adam, early stopping on validation AUC, per-epoch history.
+
+:func:`fit` trains the model a :class:`RunConfig` describes and returns a JSON-ready record with
+the history, the best epoch's validation and test metrics, and the per-field singular values and
+information abundance of the best checkpoint, plus the model's state dict.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import __version__
+from .analysis import model_field_ia, model_spectra
+from .config import RunConfig, run_id, to_dict
+from .data import PreparedData, load_dataset
+from .data.dataset import BatchLoader, Split
+from .models import count_parameters, model_from_config
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (scikit-learn); NaN when only one class is present."""
+    labels = np.asarray(labels)
+    if labels.min() == labels.max():
+        return float("nan")
+    return float(roc_auc_score(labels, np.asarray(scores, dtype=np.float64)))
+
+
+def logloss(labels: np.ndarray, probs: np.ndarray, eps: float = 1e-7) -> float:
+    """Mean binary cross-entropy of probabilities ``probs`` against 0/1 ``labels``."""
+    p = np.clip(np.asarray(probs, dtype=np.float64), eps, 1 - eps)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` -> cuda when available, else cpu; anything else as given."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available here")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: BatchLoader) -> np.ndarray:
+    """Click probabilities for every row of the loader, in order: (n,) float64."""
+    model.eval()
+    out = [torch.sigmoid(model(ids)).double().cpu() for ids, _ in loader.epoch()]
+    return torch.cat(out).numpy()
+
+
+def evaluate(model: nn.Module, loader: BatchLoader) -> dict[str, float]:
+    """AUC and logloss on a split."""
+    probs = predict(model, loader)
+    labels = loader.labels.cpu().numpy()
+    return {"auc": auc(labels, probs), "logloss": logloss(labels, probs)}
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the JSON-ready record and the best model's weights."""
+
+    record: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+
+
+def _mean_ia(model: nn.Module) -> float:
+    return float(model_field_ia(model.embedding_tables()).mean())
+
+
+def fit(config: RunConfig, data: PreparedData | None = None,
+        device: str | torch.device | None = "auto", progress: bool = True) -> FitResult:
+    """Train ``config``'s model with early stopping; evaluate the best epoch on the test split."""
+    dev = resolve_device(device)
+    data = data if data is not None else load_dataset(config.data)
+    tc = config.train
+    seed_everything(config.seed)
+    model = model_from_config(config.model, data.field_dims).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed)
+    valid = BatchLoader(data.valid, tc.eval_batch_size, dev)
+    history: list[dict[str, float]] = []
+    best_auc, best_epoch, best_state, stale = -math.inf, -1, None, 0
+    start = time.perf_counter()
+    label = f"{config.model.name} K={config.model.embed_dim} M={config.model.num_sets}"
+    epochs = tqdm(range(tc.max_epochs), desc=label, disable=not progress, leave=False)
+    for epoch in epochs:
+        t0 = time.perf_counter()
+        model.train()
+        total, count = 0.0, 0
+        for ids, labels in tqdm(train.epoch(epoch), total=len(train), desc=f"epoch {epoch + 1}",
+                                disable=not progress, leave=False):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(ids), labels)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            count += len(labels)
+        metrics = evaluate(model, valid)
+        entry = {"epoch": epoch + 1, "train_loss": total / count, "valid_auc": metrics["auc"],
+                 "valid_logloss": metrics["logloss"], "seconds": time.perf_counter() - t0}
+        if tc.track_ia:
+            entry["mean_ia"] = _mean_ia(model)
+        history.append(entry)
+        epochs.set_postfix(valid_auc=f"{metrics['auc']:.4f}")
+        if metrics["auc"] > best_auc:
+            best_auc, best_epoch, stale = metrics["auc"], epoch + 1, 0
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        else:
+            stale += 1
+            if stale >= tc.patience:
+                break
+    train_seconds = time.perf_counter() - start
+    assert best_state is not None, "max_epochs must be >= 1"
+    model.load_state_dict(best_state)
+    test = evaluate(model, BatchLoader(data.test, tc.eval_batch_size, dev))
+    tables = model.embedding_tables()
+    record = {
+        "run_id": run_id(config),
+        "config": to_dict(config),
+        "history": history,
+        "best_epoch": best_epoch,
+        "valid": {"auc": best_auc, "logloss": history[best_epoch - 1]["valid_logloss"]},
+        "test": test,
+        "teacher_test_auc": data.teacher_auc("test"),
+        "field_names": list(data.field_names),
+        "field_dims": list(data.field_dims),
+        "field_ia": model_field_ia(tables).tolist(),
+        "singular_values": [[s.tolist() for s in row] for row in model_spectra(tables)],
+        "num_parameters": count_parameters(model),
+        "train_rows": len(data.train),
+        "train_seconds": train_seconds,
+        "device": str(dev) if dev.type == "cpu" else f"{dev} ({torch.cuda.get_device_name(dev)})",
+        "torch_version": torch.__version__,
+        "package_version": __version__,
+    }
+    return FitResult(record=record, state_dict=best_state)
+
+
+def base_rate_logloss(train: Split, test: Split) -> float:
+    """Test logloss of the constant predictor "training click rate": the floor to beat."""
+    rate = float(np.mean(train.labels))
+    return logloss(test.labels, np.full(len(test), rate))
