@@ -117,7 +117,11 @@ def build_book(profile: str, execute: bool = True, progress: bool = True) -> Pat
     executed_dir = build_root() / "executed" / name
     if execute:
         run_chapters(profile, out_dir=executed_dir, progress=progress)
-    stage = stage_book(executed_dir, build_root() / "book" / name)
+    return build_html(stage_book(executed_dir, build_root() / "book" / name))
+
+
+def build_html(stage: Path) -> Path:
+    """Run ``jupyter-book build`` on a staged book; returns the path of ``index.html``."""
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(stage), "--builder", "html"]
     print(f"[book] {' '.join(cmd)}", flush=True)

@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 class TeacherConfig:
     """The hidden teacher that labels synthetic rows (see ``embcollapse.data.synthetic``)."""
 
-    rank: int = 4                 # dimension of the teacher's value vectors
+    rank: int = 16                # dimension of the teacher's value vectors
     pair_density: float = 0.3     # share of field pairs that interact
     bias_scale: float = 0.6       # std of the per-value bias part of the logit
     pair_scale: float = 1.0       # std of the pairwise-interaction part

@@ -54,3 +54,40 @@ def caption(profile: Profile, seeds: Sequence[int], device: str, extra: str = ""
     from .plotting import provenance
 
     return provenance(profile.name, describe_data(profile.data), seeds, device, extra)
+
+
+class ChapterContext:
+    """What every chapter needs: the profile, seeds, device, results store and captions.
+
+    Args:
+        profile: profile name or YAML path.
+        device: None for the profile's device; ``auto``, ``cpu``, ``cuda``...
+        seeds: None for the profile's seeds.
+    """
+
+    def __init__(self, profile: str, device: str | None = None,
+                 seeds: Sequence[int] | None = None) -> None:
+        from .config import load_profile
+        from .plotting import use_style
+        from .results import ResultsStore
+        from .train import resolve_device
+
+        self.profile = load_profile(profile)
+        self.seeds = tuple(seeds) if seeds is not None else self.profile.seeds
+        self.device = str(resolve_device(device or self.profile.device))
+        self.store = ResultsStore()
+        use_style()
+
+    def run_config(self, model: dict[str, Any], seed: int, **overrides: Any):
+        """The run of ``model`` (a ModelConfig mapping) under this chapter's profile."""
+        return self.profile.run_config(model, seed=seed, **overrides)
+
+    def runs(self, models: Iterable[dict[str, Any]], **overrides: Any) -> list[dict[str, Any]]:
+        """Records of every model under every seed, trained where missing."""
+        configs = [self.run_config(m, s, **overrides) for m in models for s in self.seeds]
+        return self.store.load_or_run_many(configs, device=self.device)
+
+    def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
+        """Provenance line; with ``records``, the devices they were trained on."""
+        devices = sorted({r["device"] for r in records}) if records else [self.device]
+        return caption(self.profile, self.seeds, ", ".join(devices), extra)

@@ -35,12 +35,13 @@ from ..config import ConfigError, DataConfig, TeacherConfig
 BLOCK = 1 << 16
 
 # Field cardinalities of Criteo after the paper's preprocessing (13 integer fields as
-# log-bucketed tokens, 26 categorical fields with values seen fewer than 10 times merged):
-# about 1.08M features, largest field ~0.18M, smallest 3 (paper Table 4: 1.08M, 0.19M, 4).
+# log-bucketed tokens, 26 categorical fields with values seen fewer than 10 times merged),
+# approximately: about 1.08M features, largest field 0.19M, smallest 3 (paper Table 4: 1.08M,
+# 0.19M, 4). The per-field values are our estimate, not a published list.
 CRITEO_CARDINALITIES: tuple[int, ...] = (
     46, 98, 79, 41, 221, 104, 78, 51, 99, 9, 33, 47, 64,
-    1445, 553, 175781, 128509, 305, 19, 11930, 629, 3, 39529, 5128, 156655, 3175,
-    26, 11042, 148912, 10, 4559, 2002, 4, 169711, 17, 15, 63470, 104, 45183,
+    1445, 553, 190000, 140000, 305, 19, 11930, 629, 3, 50000, 5128, 172000, 3175,
+    26, 11042, 165000, 10, 4559, 2002, 4, 185000, 17, 15, 80000, 104, 55000,
 )
 
 PRESETS: dict[str, tuple[int, ...]] = {
@@ -178,16 +179,19 @@ def generate_blocks(teacher: Teacher, rows: int, seed: int, start_block: int = 0
                     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield blocks of ``(ids (n, N) int32, labels (n,) float32, teacher_logit (n,) float32)``.
 
-    Block ``b`` always holds rows ``b*BLOCK .. (b+1)*BLOCK`` drawn from stream ``(seed, b)``.
+    Block ``b`` always holds rows ``b*BLOCK .. (b+1)*BLOCK`` drawn from stream ``(seed, b)``;
+    the last block is a full block cut short, so a row never depends on ``rows``.
     """
     n_blocks = -(-rows // BLOCK)
     for block in range(start_block, n_blocks):
         n = min(BLOCK, rows - block * BLOCK)
         rng = np.random.default_rng([seed, 0xB10C, block])
-        ids = teacher.sample_ids(rng, n)
+        ids = teacher.sample_ids(rng, BLOCK)
+        noise = rng.standard_normal(BLOCK)
+        coins = rng.random(BLOCK)
+        ids, noise, coins = ids[:n], noise[:n], coins[:n]
         clean = teacher.logit(ids)
-        noisy = clean + teacher.noise_scale * rng.standard_normal(n)
-        labels = (rng.random(n) < _sigmoid(noisy)).astype(np.float32)
+        labels = (coins < _sigmoid(clean + teacher.noise_scale * noise)).astype(np.float32)
         yield ids, labels, clean.astype(np.float32)
 
 
@@ -218,13 +222,13 @@ def write_criteo_txt(config: DataConfig, path: str | Path, rows: int | None = No
     tmp = path.with_name(f".{path.name}.tmp")
     vocab = []
     for i, d in enumerate(teacher.cardinalities):
-        values = np.arange(d)
+        values = np.arange(1, d, dtype=np.uint64)
         if i < 13:
-            words = [""] + [str(v - 1) for v in values[1:]]
+            words = np.char.mod("%d", values.astype(np.int64) - 1)
         else:
-            hashed = (values.astype(np.uint64) * np.uint64(2654435761) + np.uint64(i * 97 + 13))
-            words = [""] + [f"{int(h) & 0xFFFFFFFF:08x}" for h in hashed[1:]]
-        vocab.append(np.array(words, dtype=object))
+            hashed = (values * np.uint64(2654435761) + np.uint64(i * 97 + 13)) & np.uint64(0xFFFFFFFF)
+            words = np.char.mod("%08x", hashed)
+        vocab.append(np.concatenate([[""], words.astype(object)]))
     rows = config.rows if rows is None else rows
     try:
         with open(tmp, "w", newline="\n") as fh:

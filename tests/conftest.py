@@ -1,0 +1,29 @@
+"""Shared fixtures: an isolated home folder for prepared data and results, tiny configs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test writes prepared data and run records under one temporary home."""
+    home = tmp_path_factory.mktemp("embcollapse-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EMBCOLLAPSE_HOME", str(home))
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    yield home
+    mp.undo()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real Criteo/Avazu samples beside the repository; the test skips without them."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA

@@ -1,0 +1,68 @@
+"""The chapters execute under the smoke profile through papermill and the book builds."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from embcollapse import book
+
+pytestmark = pytest.mark.slow
+
+# figures each chapter must show (a lower bound on <img> tags in its page)
+FIGURES = {"00_synthetic_data": 2, "01_embedding_collapse": 3}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("book")
+    executed = root / "executed"
+    book.run_chapters("smoke", out_dir=executed, progress=False)
+    index = book.build_html(book.stage_book(executed, root / "stage"))
+    return executed, index
+
+
+def test_every_chapter_executed_under_smoke(built: tuple[Path, Path]) -> None:
+    import nbformat
+
+    executed, _ = built
+    for page in book.chapter_notebooks():
+        nb = nbformat.read(executed / f"{page.stem}.ipynb", as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert injected and 'profile = "smoke"' in injected[0].source
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors
+
+
+def test_every_chapter_page_has_its_figures(built: tuple[Path, Path]) -> None:
+    _, index = built
+    html_dir = index.parent
+    pages = {p.stem: p for p in (html_dir / "chapters").glob("*.html")}
+    for page in book.chapter_notebooks():
+        assert page.stem in pages, f"{page.stem} missing from the built book"
+        html = pages[page.stem].read_text()
+        images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
+        assert len(images) >= FIGURES.get(page.stem, 1), page.stem
+        for src in images:
+            assert (pages[page.stem].parent / src).resolve().is_file()
+        assert "profile &#39;smoke&#39;" in html or "profile 'smoke'" in html
+
+
+def test_collapse_chapter_shows_the_papers_numbers_beside_ours(built: tuple[Path, Path]) -> None:
+    _, index = built
+    html = (index.parent / "chapters" / "01_embedding_collapse.html").read_text()
+    for heading in ("Figure 1a", "Figure 1b", "Figure 2"):
+        assert heading in html
+    assert "paper: mean IA (Criteo, Table 2)" in html
+    assert "In this build:" in html
+
+
+def test_unknown_profile_or_chapter_fails_clearly(tmp_path: Path) -> None:
+    from embcollapse.config import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown profile"):
+        book.run_chapters("no-such-profile", out_dir=tmp_path)
+    with pytest.raises(ValueError, match="no chapter matches"):
+        book.run_chapters("smoke", chapters=["no-such-chapter"], out_dir=tmp_path)
