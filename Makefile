@@ -35,7 +35,8 @@ book: setup ## Execute every chapter under PROFILE and build the HTML book
 	$(PY) -m embcollapse book build --profile $(PROFILE)
 
 bench: setup ## Run the benchmarks in benchmarks/ (tables printed, JSON in benchmarks/out/)
-	$(PY) benchmarks/train_step.py
+	for b in benchmarks/synthetic.py benchmarks/train_step.py benchmarks/data.py; do \
+	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
 
 clean: ## Remove build outputs (keeps .venv and the results store)
 	rm -rf build book/_build
