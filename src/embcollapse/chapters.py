@@ -21,8 +21,34 @@ class CollapseParams:
     field_ia_embed_dim: int = 40                   # Figure 2: per-field IA at this K
 
 
+@dataclass(frozen=True)
+class OverfittingParams:
+    """Evidence IV, "DNN overfitting" (paper Figure 6, Appendix K Figure 17b)."""
+
+    models: tuple[str, ...] = ("dnn", "dcnv2")
+    embed_dims: tuple[int, ...] = (5, 10, 20, 40)
+
+
+@dataclass(frozen=True)
+class TheoryParams:
+    """Evidence I and II, "Interaction-collapse theory" (paper Figures 3, 4, 14)."""
+
+    dcnv2_embed_dim: int = 10       # the trained DCNv2 whose sub-embeddings are analysed
+    ffm_embed_dim: int = 10         # the trained FFM (Appendix H)
+    toy_d1: int = 100               # toy: cardinality of the trained field (inferred)
+    toy_d2: int = 100               # toy: cardinality of the fixed partner field (inferred)
+    toy_low_d3: int = 3             # toy: the low-IA partner's cardinality
+    toy_high_d3: int = 100          # toy: the high-IA partner's cardinality
+    toy_embed_dim: int = 16         # toy: K (not stated in the paper)
+    toy_iterations: int = 5000
+    toy_lr: float = 1.0
+    toy_seed: int = 0
+
+
 CHAPTERS: dict[str, type] = {
+    "theory": TheoryParams,
     "collapse": CollapseParams,
+    "dnn_overfitting": OverfittingParams,
 }
 
 

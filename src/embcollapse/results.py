@@ -64,6 +64,16 @@ class ResultsStore:
         key = config if isinstance(config, str) else run_id(config)
         return torch.load(self.run_dir(key) / "model.pt", map_location="cpu", weights_only=True)
 
+    def load_model(self, record: dict[str, Any]) -> torch.nn.Module:
+        """The best checkpoint of a stored run as a model in eval mode (on the CPU)."""
+        from .config import ModelConfig, from_dict
+        from .models import model_from_config
+
+        model = model_from_config(from_dict(ModelConfig, record["config"]["model"], "model"),
+                                  record["field_dims"])
+        model.load_state_dict(self.load_state(record["run_id"]))
+        return model.eval()
+
     def save(self, record: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None
              ) -> Path:
         """Store a record (and weights) atomically; an existing record of the run is replaced."""

@@ -1,0 +1,73 @@
+"""Evidence I sub-embeddings and the Evidence II toy experiment."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from embcollapse.analysis import information_abundance
+from embcollapse.analysis.subembedding import dcnv2_subembeddings, marginals, subembedding_ia
+from embcollapse.analysis.toy import ToyConfig, gradient_share, run_toy
+from embcollapse.models import build_model
+
+
+def test_cross_blocks_are_the_field_to_field_maps() -> None:
+    torch.manual_seed(0)
+    dims, k = (3, 5, 7), 4
+    model = build_model("dcnv2", dims, embed_dim=k, mlp_dims=(8,))
+    blocks = model.cross_blocks(layer=0)
+    w = model.cross.weight[0, 0].detach()
+    e = torch.randn(len(dims), k)
+    full = w @ e.reshape(-1)                                   # W x0, slot by slot
+    for j in range(len(dims)):
+        by_blocks = sum(blocks[j, i] @ e[i] for i in range(len(dims)))
+        torch.testing.assert_close(full[j * k:(j + 1) * k], by_blocks)
+
+
+def test_subembeddings_match_a_direct_computation_from_the_weight() -> None:
+    torch.manual_seed(1)
+    dims, k = (3, 5, 7), 4
+    model = build_model("dcnv2", dims, embed_dim=k, mlp_dims=(8,))
+    tables = model.embedding_tables()[0]
+    sub = dcnv2_subembeddings(tables, model.cross_blocks(0))
+    w = model.cross.weight[0, 0].detach()
+    for i in range(3):
+        for j in range(3):
+            direct = tables[i] @ w[j * k:(j + 1) * k, i * k:(i + 1) * k].T
+            torch.testing.assert_close(sub[i][j], direct)
+    ia = subembedding_ia(sub)
+    assert ia.shape == (3, 3)
+    assert ia[0, 1] == pytest.approx(information_abundance(sub[0][1]))
+
+
+def test_marginals_and_correlation() -> None:
+    sub_ia = np.array([[1.0, 2.0], [3.0, 5.0]])
+    m = marginals(sub_ia, [1.0, 2.0])
+    np.testing.assert_allclose(m.row_sum, [3, 8])
+    np.testing.assert_allclose(m.col_sum, [4, 7])
+    assert m.pearson_row == pytest.approx(1.0) and m.pearson_col == pytest.approx(1.0)
+    off = marginals(sub_ia, [1.0, 2.0], exclude_diagonal=True)
+    np.testing.assert_allclose(off.row_sum, [2, 3])
+
+
+def test_gradient_share_finds_the_partners_subspace() -> None:
+    gen = torch.Generator().manual_seed(2)
+    partner = torch.randn(50, 1, generator=gen, dtype=torch.float64) @ torch.randn(
+        1, 6, generator=gen, dtype=torch.float64)
+    grad = torch.randn(20, 1, generator=gen, dtype=torch.float64) @ partner[:1]
+    share = gradient_share(grad, partner)
+    assert share.sum() == pytest.approx(1.0)
+    assert share[0] == pytest.approx(1.0)
+
+
+def test_low_ia_partner_collapses_e1_more_than_high_ia_partner() -> None:
+    base = dict(d1=40, d2=40, embed_dim=8, iterations=400, record_every=100)
+    low = run_toy(ToyConfig(d3=2, **base), progress=False)
+    high = run_toy(ToyConfig(d3=40, **base), progress=False)
+    assert low.ia_partners["E3"] < high.ia_partners["E3"]
+    # both start from the same E1; the low-IA partner pulls E1 into fewer directions
+    assert low.ia_e1[0] == pytest.approx(high.ia_e1[0])
+    assert low.ia_e1[-1] < high.ia_e1[-1] - 0.3
+    assert low.ia_e1[-1] < low.ia_e1[0]
+    # the gradient on E1 concentrates on the low-IA partner's few directions
+    assert low.gradient_share[:2].sum() > high.gradient_share[:2].sum()
