@@ -45,7 +45,16 @@ class TheoryParams:
     toy_seed: int = 0
 
 
+@dataclass(frozen=True)
+class RegularizedParams:
+    """Evidence III, "Regularized DCNv2" (paper Figure 6, Appendix J Figure 16)."""
+
+    embed_dims: tuple[int, ...] = (5, 10, 20, 40)
+    heatmap_embed_dim: int = 10     # Appendix J: sub-embedding heat maps at this K
+
+
 CHAPTERS: dict[str, type] = {
+    "regularized": RegularizedParams,
     "theory": TheoryParams,
     "collapse": CollapseParams,
     "dnn_overfitting": OverfittingParams,
