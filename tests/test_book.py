@@ -11,7 +11,8 @@ from embcollapse import book
 pytestmark = pytest.mark.slow
 
 # figures each chapter must show (a lower bound on <img> tags in its page)
-FIGURES = {"00_synthetic_data": 2, "01_embedding_collapse": 3}
+FIGURES = {"00_synthetic_data": 2, "01_embedding_collapse": 3, "02_interaction_collapse": 3,
+           "03_regularized_dcnv2": 4, "04_dnn_overfitting": 3}
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,12 @@ def test_unknown_profile_or_chapter_fails_clearly(tmp_path: Path) -> None:
         book.run_chapters("no-such-profile", out_dir=tmp_path)
     with pytest.raises(ValueError, match="no chapter matches"):
         book.run_chapters("smoke", chapters=["no-such-chapter"], out_dir=tmp_path)
+
+
+def test_every_chapter_is_in_the_table_of_contents() -> None:
+    import yaml
+
+    toc = yaml.safe_load((book.book_dir() / "_toc.yml").read_text())
+    files = {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    for page in book.chapter_notebooks():
+        assert f"chapters/{page.stem}" in files, page.name

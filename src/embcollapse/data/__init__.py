@@ -1,4 +1,10 @@
-"""Data: generators and readers -> prepared integer arrays -> splits and batches."""
-from .dataset import PreparedData, Split, load_dataset
+"""Data: generators and readers -> prepared integer arrays -> splits and batches.
 
-__all__ = ["PreparedData", "Split", "load_dataset"]
+``load_dataset(DataConfig)`` gives any dataset by name (``synthetic``, ``criteo``, ``avazu``,
+``movielens-100k``) or by the path of a prepared directory; raw files are prepared once
+(:mod:`.prepare`) by the readers :mod:`.criteo`, :mod:`.avazu`, :mod:`.movielens` and
+:func:`.csv.csv_source`, which share one chunked reading core (:mod:`.csv`, :mod:`.tokens`).
+"""
+from .dataset import DataError, PreparedData, Split, load_dataset
+
+__all__ = ["DataError", "PreparedData", "Split", "load_dataset"]

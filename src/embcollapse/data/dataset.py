@@ -4,7 +4,12 @@ A *prepared directory* holds ``ids.npy`` (rows, fields) in the smallest integer 
 ``labels.npy`` (rows,) float32, optionally ``teacher_logit.npy`` (synthetic data), and
 ``meta.json`` (field names and cardinalities, row count, click rate, source, preparation
 version). It is written to a temporary folder and renamed when complete, so a killed
-preparation leaves nothing that looks finished. Arrays are read back as memory maps.
+preparation leaves nothing that looks finished (:class:`PreparedWriter`). Arrays are read back as
+memory maps.
+
+:func:`load_dataset` finds the data a :class:`DataConfig` names: ``synthetic`` (generated here),
+``criteo``, ``avazu``, ``movielens-100k`` (raw files prepared once by
+:mod:`embcollapse.data.prepare`), or the path of any prepared directory.
 """
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ from ..config import ConfigError, DataConfig, to_dict
 
 PREPARATION_VERSION = 1
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+class DataError(ConfigError):
+    """Raw or prepared data is missing, malformed or stale; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -73,25 +82,102 @@ def smallest_int_dtype(max_value: int) -> np.dtype:
     raise ValueError(f"value {max_value} does not fit in int64")
 
 
+class PreparedWriter:
+    """Write a prepared directory atomically: arrays go to a temporary sibling folder, which is
+    renamed to ``directory`` by :meth:`finish`. Leaving the ``with`` block without
+    :meth:`finish` (an error, a kill) removes the temporary folder and leaves ``directory`` as it
+    was.
+
+    ``open_stream`` writes an array by appending chunks of rows, so arrays larger than memory
+    are written without holding them (or mapping them) whole; ``scratch`` names a work file
+    inside the temporary folder that is deleted with it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.tmp-",
+                                         dir=self.directory.parent))
+        self.finished = False
+
+    def __enter__(self) -> "PreparedWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def save(self, name: str, array: np.ndarray) -> None:
+        """Store an in-memory array as ``<name>.npy``."""
+        np.save(self.tmp / f"{name}.npy", array)
+
+    def open_stream(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type
+                    ) -> "NpyStream":
+        """``<name>.npy`` of ``shape`` and ``dtype``, filled by appending rows in order."""
+        return NpyStream(self.tmp / f"{name}.npy", shape, np.dtype(dtype))
+
+    def scratch(self, name: str) -> Path:
+        """A work file in the temporary folder, removed when the writer closes."""
+        return self.tmp / f"scratch-{name}"
+
+    def finish(self, meta: Mapping[str, Any]) -> Path:
+        """Write ``meta.json``, drop scratch files, and rename the folder into place."""
+        for path in self.tmp.glob("scratch-*"):
+            path.unlink()
+        full_meta = {**meta, "preparation_version": PREPARATION_VERSION,
+                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        (self.tmp / "meta.json").write_text(json.dumps(full_meta, indent=2))
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        os.replace(self.tmp, self.directory)
+        self.finished = True
+        return self.directory
+
+
+class NpyStream:
+    """A ``.npy`` file written front to back: header first, then chunks of rows (C order)."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.path, self.shape, self.dtype = path, tuple(shape), dtype
+        self.rows = 0
+        self.fh = open(path, "wb")
+        np.lib.format.write_array_header_1_0(
+            self.fh, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                      "shape": self.shape})
+
+    def write(self, chunk: np.ndarray) -> None:
+        """Append rows ``chunk`` (k, *shape[1:]) of this stream's dtype."""
+        chunk = np.ascontiguousarray(chunk, dtype=self.dtype)
+        if chunk.shape[1:] != self.shape[1:] or self.rows + len(chunk) > self.shape[0]:
+            raise ValueError(f"{self.path.name}: chunk {chunk.shape} does not fit {self.shape} "
+                             f"after {self.rows} rows")
+        self.fh.write(chunk.tobytes())
+        self.rows += len(chunk)
+
+    def close(self) -> None:
+        """Close the file; every row must have been written."""
+        self.fh.close()
+        if self.rows != self.shape[0]:
+            raise ValueError(f"{self.path.name}: {self.rows} rows written, {self.shape[0]} "
+                             f"expected")
+
+    def __enter__(self) -> "NpyStream":
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.fh.close()
+
+
 def write_prepared(directory: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
                    ) -> Path:
     """Write arrays (``name -> array``) and ``meta.json`` into ``directory`` atomically."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
-    try:
+    with PreparedWriter(directory) as writer:
         for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", array)
-        full_meta = {**meta, "preparation_version": PREPARATION_VERSION,
-                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        (tmp / "meta.json").write_text(json.dumps(full_meta, indent=2))
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return directory
+            writer.save(name, array)
+        return writer.finish(meta)
 
 
 def read_meta(directory: Path) -> dict[str, Any] | None:
@@ -125,7 +211,8 @@ def fraction_indices(train: np.ndarray, fraction: float, seed: int = 0) -> np.nd
 
 def _synthetic_dir(config: DataConfig) -> tuple[Path, dict[str, Any]]:
     """Where a synthetic configuration is stored, and the part of it that shapes the rows."""
-    source = {k: v for k, v in to_dict(config).items() if k not in ("split_seed", "fraction")}
+    shaping = ("name", "preset", "rows", "zipf", "seed", "teacher")
+    source = {k: v for k, v in to_dict(config).items() if k in shaping}
     key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()[:12]
     return paths.home() / "data" / f"synthetic-{config.preset}-{key}", source
 
@@ -147,19 +234,32 @@ def prepare_synthetic(config: DataConfig) -> Path:
 
 
 def load_prepared(directory: Path, split_seed: int = 0, fraction: float = 1.0) -> PreparedData:
-    """Memory-map a prepared directory and split it."""
+    """Memory-map a prepared directory and split it.
+
+    Raises :class:`DataError` when ``meta.json`` is missing, damaged or of another preparation
+    version, or when an array is missing, truncated or of the wrong shape.
+    """
     directory = Path(directory)
     meta = read_meta(directory)
     if meta is None:
-        raise ConfigError(f"{directory}: not a prepared dataset of version "
-                          f"{PREPARATION_VERSION} (missing, damaged or stale meta.json)")
-    ids = np.load(directory / "ids.npy", mmap_mode="r")
-    labels = np.load(directory / "labels.npy", mmap_mode="r")
-    logit_path = directory / "teacher_logit.npy"
-    logit = np.load(logit_path, mmap_mode="r") if logit_path.exists() else None
+        raise DataError(f"{directory}: not a prepared dataset of version "
+                        f"{PREPARATION_VERSION} (missing, damaged or stale meta.json)")
+    vocab = meta.get("vocab_fit", {})
+    if vocab.get("on") == "train" and vocab.get("split_seed") != split_seed:
+        raise DataError(f"{directory}: its vocabulary was fitted on the training split of seed "
+                        f"{vocab.get('split_seed')}, but data.split_seed is {split_seed}: "
+                        f"validation rows would have shaped the vocabulary")
+    try:
+        ids = np.load(directory / "ids.npy", mmap_mode="r")
+        labels = np.load(directory / "labels.npy", mmap_mode="r")
+        logit_path = directory / "teacher_logit.npy"
+        logit = np.load(logit_path, mmap_mode="r") if logit_path.exists() else None
+    except (OSError, ValueError) as err:
+        raise DataError(f"{directory}: an array is missing or damaged ({err}); delete the "
+                        f"folder to rebuild it") from err
     if ids.shape != (meta["rows"], len(meta["field_dims"])) or labels.shape != (meta["rows"],):
-        raise ConfigError(f"{directory}: arrays do not match meta.json "
-                          f"(ids {ids.shape}, labels {labels.shape}); delete it to rebuild")
+        raise DataError(f"{directory}: arrays do not match meta.json "
+                        f"(ids {ids.shape}, labels {labels.shape}); delete it to rebuild")
 
     def take(index: np.ndarray) -> Split:
         return Split(ids=np.asarray(ids[index]), labels=np.asarray(labels[index]),
@@ -173,12 +273,24 @@ def load_prepared(directory: Path, split_seed: int = 0, fraction: float = 1.0) -
                         valid=take(valid), test=take(test), meta=meta)
 
 
+def is_prepared_dir(name: str) -> bool:
+    """Whether ``name`` is the path of a folder with a ``meta.json`` (a prepared dataset)."""
+    return (Path(name).expanduser() / "meta.json").is_file()
+
+
 def load_dataset(config: DataConfig) -> PreparedData:
-    """The dataset a run configuration names, prepared on first use."""
+    """The dataset a run configuration names, prepared on first use.
+
+    ``config.name`` is ``synthetic``, a raw dataset known to :mod:`embcollapse.data.prepare`
+    (``criteo``, ``avazu``, ``movielens-100k``), or the path of a prepared directory.
+    """
     if config.name == "synthetic":
         directory = prepare_synthetic(config)
+    elif is_prepared_dir(config.name):
+        directory = Path(config.name).expanduser()
     else:
-        raise ConfigError(f"data.name: unknown dataset {config.name!r}; known: synthetic")
+        from .prepare import ensure_prepared  # readers import pyarrow: only when needed
+        directory = ensure_prepared(config)
     return load_prepared(directory, config.split_seed, config.fraction)
 
 
@@ -207,8 +319,9 @@ class BatchLoader:
             order = torch.randperm(n, generator=gen).to(self.device)
         for start in range(0, n, self.batch_size):
             if self.shuffle:
-                index = order[start:start + self.batch_size]
-                yield self.ids[index].long(), self.labels[index]
+                index = order[start:start + self.batch_size]   # index_select: ~7x faster on CPU
+                yield (self.ids.index_select(0, index).long(),
+                       self.labels.index_select(0, index))
             else:
                 yield (self.ids[start:start + self.batch_size].long(),
                        self.labels[start:start + self.batch_size])

@@ -1,0 +1,464 @@
+"""Raw tokens -> integer ids: vocabularies, frequency thresholds, prepared directories.
+
+:func:`prepare` turns a *source* (a reader of :mod:`.criteo`, :mod:`.avazu`, :mod:`.movielens` or
+:func:`.csv.csv_source`) into a prepared directory (see :mod:`.dataset`) in two passes:
+
+1. read the raw file once, chunk by chunk; per field, map every distinct token key to a *raw id*
+   in order of first appearance (a persistent hash table) and count it; append the rows' raw ids
+   (int32) and labels to scratch files. Memory holds the vocabularies and a few chunks.
+2. per field, keep the values counted at least ``min_count`` times, number them 1..K in order of
+   first appearance and send every other value to the out-of-vocabulary id 0; rewrite the
+   scratch ids through these maps into ``ids.npy`` (the smallest integer type) in chunks.
+
+Counting runs over every row by default, as the authors' code does (``vocab_fit="all"``);
+``vocab_fit="train"`` counts only the rows of the 8/1/1 training split of ``split_seed``, so
+values seen only in validation or test rows are out of vocabulary. Ids and splits do not depend
+on chunk sizes. Field cardinality (``field_dims``) is K + 1, the OOV id included, as in the
+authors' code.
+
+:func:`ensure_prepared` is what :func:`~embcollapse.data.dataset.load_dataset` calls for a named
+dataset: it finds the raw data (``data.path``, else ``$EMBCOLLAPSE_DATA``, else
+``<home>/raw``), reuses the prepared directory under ``<home>/data`` when it is up to date, and
+rebuilds it when it is missing, damaged, of another reader version, prepared with other options,
+or older than its raw file (size, modification time, and hashes of the first and last MiB).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+import numpy as np
+import pandas._libs.hashtable as pd_hashtable
+from tqdm.auto import tqdm
+
+from .. import paths
+from ..config import DataConfig
+from .dataset import (DataError, PreparedWriter, read_meta, smallest_int_dtype, split_indices)
+from .tokens import RowIssues, TableSpec, TokenBatch
+
+READER_VERSION = 1
+REMAP_ROWS = 1 << 17            # rows per chunk of pass 2
+EARLY_STOP_BAD_ROWS = 1000      # malformed rows after which the share is checked while reading
+FINGERPRINT_BYTES = 1 << 20
+
+
+class Source(Protocol):
+    """What :func:`prepare` reads: a named raw dataset and its token batches."""
+
+    name: str
+    spec: TableSpec
+
+    @property
+    def files(self) -> tuple[Path, ...]: ...
+
+    @property
+    def total_bytes(self) -> int: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def new_issues(self) -> RowIssues: ...
+
+    def read(self, issues: RowIssues) -> Iterator[TokenBatch]: ...
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """How raw tokens become ids (stored in ``meta.json``; a change means a rebuild)."""
+
+    min_count: int                  # values seen fewer times -> the field's OOV id 0
+    vocab_fit: str = "all"          # count on "all" rows (authors' code) or the "train" split
+    split_seed: int = 0             # the split whose training rows "train" counts on
+    max_bad_rows: float = 0.01      # share of malformed rows above which preparation stops
+
+    def __post_init__(self) -> None:
+        if self.min_count < 1:
+            raise DataError(f"data.min_count must be >= 1, got {self.min_count}")
+        if self.vocab_fit not in ("all", "train"):
+            raise DataError(f"data.vocab_fit must be 'all' or 'train', got {self.vocab_fit!r}")
+        if not 0.0 <= self.max_bad_rows < 1.0:
+            raise DataError(f"data.max_bad_rows must be in [0, 1), got {self.max_bad_rows}")
+
+    def vocab_meta(self) -> dict[str, Any]:
+        if self.vocab_fit == "train":
+            return {"on": "train", "split_seed": self.split_seed}
+        return {"on": "all"}
+
+    def key(self) -> dict[str, Any]:
+        """The options that shape the output (``max_bad_rows`` only decides whether to stop)."""
+        return {"min_count": self.min_count, "vocab_fit": self.vocab_meta()}
+
+
+class FieldVocab:
+    """Distinct token keys of one field -> raw ids in order of first appearance, with counts.
+
+    The persistent hash table is pandas' ``UInt64Factorizer`` (``pandas._libs.hashtable``, the
+    one ``pandas.merge`` uses): an internal API, present in pandas 2 and 3 and exercised by the
+    tests; it keeps 8 bytes per key plus the table, so a vocabulary of tens of millions of raw
+    values fits in memory.
+    """
+
+    def __init__(self) -> None:
+        self.table = pd_hashtable.UInt64Factorizer(1 << 10)
+        self.counts = np.zeros(1 << 10, dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return int(self.table.count)
+
+    def add(self, keys: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Count rows and return their raw ids (n,) int32; ``keys`` (U,) uint64 distinct token
+        keys in order of first appearance, ``codes`` (n,) int32 index into ``keys``."""
+        glob = self.table.factorize(np.ascontiguousarray(keys, dtype=np.uint64), na_sentinel=-1)
+        if self.size > len(self.counts):
+            grown = np.zeros(max(self.size, 2 * len(self.counts)), dtype=np.int64)
+            grown[:len(self.counts)] = self.counts
+            self.counts = grown
+        np.add.at(self.counts, glob, np.bincount(codes, minlength=len(keys)))
+        return glob.astype(np.int32)[codes]
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """Size, modification time and SHA-256 of the first and last MiB of a file."""
+    stat = path.stat()
+    with open(path, "rb") as fh:
+        head = hashlib.sha256(fh.read(FINGERPRINT_BYTES)).hexdigest()
+        fh.seek(max(0, stat.st_size - FINGERPRINT_BYTES))
+        tail = hashlib.sha256(fh.read(FINGERPRINT_BYTES)).hexdigest()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "head_sha256": head, "tail_sha256": tail}
+
+
+def _note(message: str) -> None:
+    print(f"embcollapse: {message}", file=sys.stderr)
+
+
+def _check_bad(issues: RowIssues, seen: int, options: PrepareOptions, source: Source,
+               final: bool) -> None:
+    """Stop when malformed rows exceed ``max_bad_rows`` of the rows read so far."""
+    if issues.count == 0 or issues.count <= options.max_bad_rows * seen:
+        return
+    if not final and issues.count < EARLY_STOP_BAD_ROWS:
+        return
+    where = "" if final else " (stopped early)"
+    raise DataError(
+        f"{source.files[0]}: {issues.count:,} of {seen:,} rows read{where} are malformed "
+        f"({issues.count / max(seen, 1):.2%}), more than data.max_bad_rows="
+        f"{options.max_bad_rows:.2%}; first: {issues.describe()}")
+
+
+def _read_tokens(source: Source, options: PrepareOptions, writer: PreparedWriter,
+                 progress: bool) -> tuple[list[FieldVocab], int, RowIssues]:
+    """Pass 1: vocabularies and counts; raw ids and labels to scratch files."""
+    vocabs = [FieldVocab() for _ in source.spec.fields]
+    issues = source.new_issues()
+    rows = parsed = 0
+    bar = tqdm(total=source.total_bytes, unit="B", unit_scale=True, disable=not progress,
+               desc=f"prepare {source.name} (read)", leave=False)
+    with open(writer.scratch("raw_ids"), "wb") as raw_out, \
+            open(writer.scratch("labels"), "wb") as label_out, \
+            contextlib.closing(source.read(issues)) as batches:
+        for batch in batches:
+            issues.add_value_errors(batch, parsed)
+            parsed += batch.parsed
+            block = np.stack([vocab.add(batch.keys[f], batch.codes[f])
+                              for f, vocab in enumerate(vocabs)], axis=1)
+            raw_out.write(block.tobytes())
+            label_out.write(batch.labels.astype(np.int8).tobytes())
+            rows += len(block)
+            bar.update(max(0, batch.bytes_read - bar.n))
+            _check_bad(issues, rows + issues.count, options, source, final=False)
+    bar.close()
+    return vocabs, rows, issues
+
+
+def _scratch_chunks(path: Path, dtype: type, width: int, rows: int,
+                    chunk: int = REMAP_ROWS) -> Iterator[np.ndarray]:
+    """Read a scratch file of ``rows`` x ``width`` values back in (n, width) chunks (no memory
+    map, so resident memory stays at one chunk)."""
+    with open(path, "rb") as fh:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            yield np.fromfile(fh, dtype=dtype, count=n * width).reshape(n, width)
+
+
+def _train_counts(writer: PreparedWriter, sizes: Sequence[int], rows: int,
+                  split_seed: int) -> list[np.ndarray]:
+    """Per-field counts over the rows of the training split only."""
+    train = np.zeros(rows, dtype=bool)
+    train[split_indices(rows, split_seed)[0]] = True
+    counts = [np.zeros(size, dtype=np.int64) for size in sizes]
+    start = 0
+    for block in _scratch_chunks(writer.scratch("raw_ids"), np.int32, len(sizes), rows):
+        mask = train[start:start + len(block)]
+        for f, count in enumerate(counts):
+            np.add.at(count, block[mask, f], 1)
+        start += len(block)
+    return counts
+
+
+def _threshold(counts: np.ndarray, min_count: int) -> tuple[np.ndarray, int]:
+    """Raw id -> final id (0 = OOV; kept values 1..K in raw-id order), and K."""
+    keep = counts >= min_count
+    remap = np.zeros(len(counts), dtype=np.int32)
+    remap[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    return remap, int(keep.sum())
+
+
+def prepare(source: Source, directory: Path, options: PrepareOptions,
+            progress: bool = True) -> Path:
+    """Prepare ``source`` into ``directory`` (replaced atomically); see the module docstring.
+
+    Raises :class:`DataError` when the source is unreadable, has fewer than 10 good rows, or
+    more than ``options.max_bad_rows`` of its rows are malformed; nothing is left behind then.
+    """
+    start_time = time.perf_counter()
+    fields = source.spec.fields
+    with PreparedWriter(directory) as writer:
+        vocabs, rows, issues = _read_tokens(source, options, writer, progress)
+        read_seconds = time.perf_counter() - start_time
+        total = rows + issues.count
+        if total == 0:
+            raise DataError(f"{source.files[0]}: no data rows")
+        _check_bad(issues, total, options, source, final=True)
+        if rows < 10:
+            raise DataError(f"{source.files[0]}: only {rows} good rows; at least 10 are needed "
+                            f"for an 8/1/1 split")
+        sizes = [v.size for v in vocabs]
+        if options.vocab_fit == "train":
+            counts = _train_counts(writer, sizes, rows, options.split_seed)
+        else:
+            counts = [v.counts[:v.size] for v in vocabs]
+        remaps, kept = zip(*(_threshold(c, options.min_count) for c in counts))
+        dims = [k + 1 for k in kept]
+        remap_all = np.concatenate(remaps)          # one gather per chunk for all fields
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        oov = np.zeros(len(fields), dtype=np.int64)
+        positives = 0
+        with writer.open_stream("ids", (rows, len(fields)), smallest_int_dtype(max(dims) - 1)
+                                ) as ids_out, \
+                writer.open_stream("labels", (rows,), np.float32) as labels_out:
+            blocks = _scratch_chunks(writer.scratch("raw_ids"), np.int32, len(fields), rows)
+            labels = (c.ravel() for c in _scratch_chunks(writer.scratch("labels"), np.int8, 1,
+                                                         rows))
+            for block, label in tqdm(zip(blocks, labels), total=-(-rows // REMAP_ROWS),
+                                     disable=not progress, leave=False,
+                                     desc=f"prepare {source.name} (ids)"):
+                out = remap_all[block + offsets].astype(ids_out.dtype)
+                oov += (out == 0).sum(axis=0)
+                ids_out.write(out)
+                labels_out.write(label.astype(np.float32))
+                positives += int(label.sum(dtype=np.int64))
+        field_stats = [{"name": name, "integer": name in source.spec.int_fields,
+                        "raw_values": int(np.count_nonzero(vocab.counts[:vocab.size])),
+                        "kept_values": k, "dim": k + 1, "oov_share": float(o / rows)}
+                       for name, vocab, k, o in zip(fields, vocabs, kept, oov)]
+        meta = {
+            "name": source.name, "field_names": list(fields), "field_dims": dims,
+            "int_fields": list(source.spec.int_fields), "rows": rows,
+            "positive_rate": positives / rows, "min_count": options.min_count,
+            "thresholds": {name: options.min_count for name in fields},
+            "vocab_fit": options.vocab_meta(), "options": options.key(),
+            "fields": field_stats,
+            "rows_read": total,
+            "skipped_rows": {"count": issues.count, "share": issues.count / total,
+                             "max_share": options.max_bad_rows, "first": issues.first()},
+            "source": {**source.describe(), "files": [fingerprint(p) for p in source.files]},
+            "reader_version": READER_VERSION,
+            "seconds": {"read": round(read_seconds, 3),
+                        "total": round(time.perf_counter() - start_time, 3)},
+        }
+        out_dir = writer.finish(meta)
+    if issues.count:
+        _note(f"{source.files[0]}: skipped {issues.count:,} malformed row(s) of {total:,}; "
+              f"{issues.describe(3)}")
+    return out_dir
+
+
+def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> str | None:
+    """Why ``directory`` is not an up-to-date preparation of ``source``, or None if it is."""
+    meta = read_meta(directory)
+    if meta is None:
+        if not directory.exists():
+            return "not prepared yet"
+        return "meta.json is missing, damaged or of another preparation version"
+    if meta.get("reader_version") != READER_VERSION:
+        return f"prepared by reader version {meta.get('reader_version')}, now {READER_VERSION}"
+    if meta.get("options") != options.key():
+        return f"prepared with options {meta.get('options')}, now {options.key()}"
+    old = meta.get("source", {}).get("files", [])
+    new = [fingerprint(p) for p in source.files]
+    if [(f.get("path"), f.get("size"), f.get("mtime_ns"), f.get("head_sha256"),
+         f.get("tail_sha256")) for f in old] != [tuple(f.values()) for f in new]:
+        return "the raw file changed since it was prepared (size, time or content)"
+    damage = array_damage(directory, meta)
+    return f"damaged: {damage}" if damage else None
+
+
+def array_damage(directory: Path, meta: dict[str, Any]) -> str | None:
+    """What is wrong with the arrays of a prepared directory, or None."""
+    expected = {"ids": (meta["rows"], len(meta["field_dims"])), "labels": (meta["rows"],)}
+    for name, shape in expected.items():
+        try:
+            array = np.load(directory / f"{name}.npy", mmap_mode="r")
+        except (OSError, ValueError) as err:
+            return f"{name}.npy cannot be read ({err})"
+        if array.shape != shape:
+            return f"{name}.npy has shape {array.shape}, meta.json says {shape}"
+    return None
+
+
+def prepare_source(source: Source, directory: Path, options: PrepareOptions,
+                   force: bool = False, progress: bool = True) -> Path:
+    """``directory`` if it is an up-to-date preparation of ``source``, else (re)build it."""
+    reason = "forced" if force else stale_reason(directory, source, options)
+    if reason is None:
+        return directory
+    if directory.exists():
+        _note(f"{directory}: rebuilding ({reason})")
+    return prepare(source, directory, options, progress=progress)
+
+
+# --------------------------------------------------------------------------- named datasets
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A raw dataset known by name: its reader, default threshold and where to look for it."""
+
+    reader: Callable[[Path], Source]
+    min_count: int
+    candidates: tuple[str, ...]     # paths tried under $EMBCOLLAPSE_DATA and <home>/raw
+    how_to_get: str
+
+
+def _criteo(path: Path) -> Source:
+    from . import criteo
+    return criteo.source(path)
+
+
+def _avazu(path: Path) -> Source:
+    from . import avazu
+    return avazu.source(path)
+
+
+def _movielens(path: Path) -> Source:
+    from . import movielens
+    return movielens.source(path)
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "criteo": DatasetInfo(
+        _criteo, 10, ("criteo/train.txt", "criteo/train.txt.gz", "criteo/train.csv",
+                      "criteo/train.csv.gz", "train.txt", "train.txt.gz"),
+        "download Criteo's Kaggle Display Advertising Challenge train.txt and set data.path "
+        "(or EMBCOLLAPSE_DATA to a folder holding criteo/train.txt)"),
+    "avazu": DatasetInfo(
+        _avazu, 4, ("avazu/train", "avazu/train.gz", "avazu/train.csv", "avazu/train.csv.gz"),
+        "download Avazu's Kaggle CTR prediction train file and set data.path "
+        "(or EMBCOLLAPSE_DATA to a folder holding avazu/train)"),
+    "movielens-100k": DatasetInfo(
+        _movielens, 1, ("ml-100k", "movielens-100k"),
+        "run `embcollapse data fetch movielens-100k`, or set data.path to a folder with "
+        "u.data/u.user/u.item or ml-100k.inter/.user/.item"),
+}
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    if name not in DATASETS:
+        raise DataError(f"data.name: unknown dataset {name!r}; known: synthetic, "
+                        f"{', '.join(DATASETS)}, or the path of a prepared directory")
+    return DATASETS[name]
+
+
+def search_roots() -> list[Path]:
+    """Folders searched for raw data: ``$EMBCOLLAPSE_DATA`` (if set), then ``<home>/raw``."""
+    roots = []
+    env = os.environ.get("EMBCOLLAPSE_DATA")
+    if env:
+        roots.append(Path(env).expanduser())
+    roots.append(paths.home() / "raw")
+    return roots
+
+
+def locate_raw(config: DataConfig) -> Path | None:
+    """The raw file or folder of a named dataset: ``data.path`` if given, else the first
+    candidate found under :func:`search_roots`; None when nothing is found."""
+    info = dataset_info(config.name)
+    if config.path:
+        return Path(config.path).expanduser().resolve()
+    for root in search_roots():
+        for candidate in info.candidates:
+            if (root / candidate).exists():
+                return (root / candidate).resolve()
+    return None
+
+
+def options_for(config: DataConfig) -> PrepareOptions:
+    """Preparation options of a data configuration (``min_count`` 0 = the dataset default)."""
+    info = dataset_info(config.name)
+    return PrepareOptions(min_count=config.min_count or info.min_count,
+                          vocab_fit=config.vocab_fit, split_seed=config.split_seed,
+                          max_bad_rows=config.max_bad_rows)
+
+
+def prepared_dir(name: str, raw: Path, options: PrepareOptions) -> Path:
+    """``<home>/data/<name>-<hash of the raw path>-min<N>-<all|trainS>``."""
+    tag = hashlib.sha256(str(raw).encode()).hexdigest()[:8]
+    fit = "all" if options.vocab_fit == "all" else f"train{options.split_seed}"
+    return paths.home() / "data" / f"{name}-{tag}-min{options.min_count}-{fit}"
+
+
+def ensure_prepared(config: DataConfig, force: bool = False, progress: bool = True) -> Path:
+    """The up-to-date prepared directory of a named dataset, built if needed.
+
+    Without the raw data, an existing preparation is used as it is (it cannot be checked);
+    with neither, :class:`DataError` says how to get the data.
+    """
+    info = dataset_info(config.name)
+    options = options_for(config)
+    raw = locate_raw(config)
+    if raw is not None and raw.exists():
+        return prepare_source(info.reader(raw), prepared_dir(config.name, raw, options),
+                              options, force=force, progress=progress)
+    if raw is not None:
+        directory = prepared_dir(config.name, raw, options)
+        if read_meta(directory) is not None:
+            return directory
+        raise DataError(f"data.path {raw} does not exist and was never prepared; "
+                        f"{info.how_to_get}")
+    fit = "all" if options.vocab_fit == "all" else f"train{options.split_seed}"
+    found = sorted(d for d in (paths.home() / "data").glob(
+        f"{config.name}-*-min{options.min_count}-{fit}") if read_meta(d) is not None)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise DataError(f"{config.name}: no raw data found and several prepared copies "
+                        f"({', '.join(d.name for d in found)}); set data.path to choose")
+    roots = ", ".join(str(r) for r in search_roots())
+    raise DataError(f"{config.name}: raw data not found (data.path is empty; looked for "
+                    f"{', '.join(info.candidates)} under {roots}); {info.how_to_get}")
+
+
+def prepare_csv(path: str | Path, label: str, fields: Sequence[str],
+                int_fields: Sequence[str] = (), delimiter: str | None = None,
+                min_count: int = 1, vocab_fit: str = "all", split_seed: int = 0,
+                max_bad_rows: float = 0.01, out: Path | None = None, force: bool = False,
+                progress: bool = True) -> Path:
+    """Prepare any CSV/TSV (see :func:`.csv.csv_source`); train on it with
+    ``data.name=<the returned directory>``. The default directory is
+    ``<home>/data/csv-<file stem>-<hash of path and columns>``."""
+    from .csv import csv_source
+
+    source = csv_source(path, label, fields, int_fields, delimiter)
+    options = PrepareOptions(min_count=min_count, vocab_fit=vocab_fit, split_seed=split_seed,
+                             max_bad_rows=max_bad_rows)
+    if out is None:
+        tag = hashlib.sha256(repr((str(source.path.resolve()), label, tuple(fields),
+                                   tuple(int_fields), asdict(options))).encode()).hexdigest()
+        out = paths.home() / "data" / f"csv-{source.path.name.split('.')[0]}-{tag[:8]}"
+    return prepare_source(source, Path(out), options, force=force, progress=progress)
