@@ -46,7 +46,10 @@ def describe_data(data: DataConfig) -> str:
     if data.name == "synthetic":
         frac = "" if data.fraction == 1.0 else f", {data.fraction:.0%} of train"
         return f"synthetic '{data.preset}' ({data.rows:,} rows, teacher seed {data.seed}{frac})"
-    return data.name
+    frac = "" if data.fraction == 1.0 else f"{data.fraction:.0%} of train, "
+    source = f" from {data.path}" if data.path else ""
+    return (f"{data.name}{source} ({frac}min count {data.min_count or 'default'}, "
+            f"vocabulary on {data.vocab_fit} rows, split seed {data.split_seed})")
 
 
 def caption(profile: Profile, seeds: Sequence[int], device: str, extra: str = "") -> str:
