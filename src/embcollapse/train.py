@@ -110,7 +110,8 @@ def fit(config: RunConfig, data: PreparedData | None = None,
                                 disable=not progress, leave=False):
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(ids), labels)
-            loss.backward()
+            penalty = model.regularization() if hasattr(model, "regularization") else 0.0
+            (loss + penalty).backward()     # the logged train_loss stays the data loss
             optimizer.step()
             total += loss.item() * len(labels)
             count += len(labels)

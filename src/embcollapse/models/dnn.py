@@ -3,29 +3,24 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import torch
-from torch import nn
-
 from .base import MultiEmbeddingModel
-
-
-class Concat(nn.Module):
-    """(B, M, N, K) -> (B, M, N*K)."""
-
-    def forward(self, e: torch.Tensor) -> torch.Tensor:
-        return e.flatten(2)
+from .layers import FlattenFields
 
 
 class DNN(MultiEmbeddingModel):
-    """Args:
+    """Embeddings concatenated per set -> projection -> mean over sets -> MLP -> logit.
+
+    Args:
         field_dims: cardinality of each field.
         embed_dim: K. num_sets: M (1 = single embedding).
-        mlp_dims: hidden widths; the first is each set's projection.
-        dropout: dropout after every hidden layer.
+        mlp_dims: hidden widths; the first is each set's projection (paper: 400, 400).
+        dropout: dropout after every hidden layer (paper: 0.2).
+        projection: ``nonlinear`` (paper) or ``linear`` (Appendix E: ME equals SE).
     """
 
     def __init__(self, field_dims: Sequence[int], embed_dim: int = 10, num_sets: int = 1,
-                 mlp_dims: Sequence[int] = (400, 400), dropout: float = 0.2) -> None:
+                 mlp_dims: Sequence[int] = (400, 400), dropout: float = 0.2,
+                 projection: str = "nonlinear") -> None:
         super().__init__(field_dims, embed_dim, num_sets)
-        self.interaction = Concat()
-        self._finish(self.num_fields * embed_dim, mlp_dims, dropout)
+        self.add_deep_branch("deep", [FlattenFields()], self.num_fields * embed_dim, mlp_dims,
+                             dropout, projection)

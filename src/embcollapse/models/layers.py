@@ -1,16 +1,59 @@
 """Building blocks shared by the models, batched over a leading *set* dimension M.
 
-Every per-set module keeps its parameters stacked along M and computes all sets with one
-batched product, so multi-embedding costs no Python loop over sets.
-Shapes: B batch, M embedding sets, N fields, K embedding size.
+Every per-set module keeps its parameters stacked along the set dimension and computes all sets
+with one batched product, so multi-embedding costs no Python loop over sets. Set-batched
+tensors are *set-major*, ``(M, B, ...)``, so that a per-set matrix product is one ``bmm``.
+Shapes: M embedding sets, B batch, N fields, K embedding size, P = N(N-1)/2 field pairs.
+
+A cross network built with ``shared=True`` holds one copy of its weights (set dimension 1) and
+applies it to every set (the paper's Figure 10c).
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def field_offsets(field_dims: Sequence[int]) -> list[int]:
+    """Start of each field's rows in a table that stacks all fields: [0, D_0, D_0 + D_1, ...]."""
+    return [0, *itertools.accumulate(field_dims)][:-1]
+
+
+def pair_indices(num_fields: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fields (i, j) of every pair i < j, in row-major order: two (P,) long tensors."""
+    rows, cols = torch.triu_indices(num_fields, num_fields, offset=1)
+    return rows, cols
+
+
+def field_blocks(weight: torch.Tensor, num_fields: int) -> torch.Tensor:
+    """Split square weights (..., N*K, N*K) into field blocks (..., N, N, K, K).
+
+    Block ``[j, i]`` is the K-by-K matrix that maps field i's slice of the input into field j's
+    slice of the output (the paper's W^{i->j}).
+    """
+    *lead, out_dim, in_dim = weight.shape
+    k = in_dim // num_fields
+    blocks = weight.reshape(*lead, num_fields, k, num_fields, k)
+    return blocks.transpose(-3, -2)
+
+
+def set_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Per-set affine maps: x (M, B, in), weight (S, out, in), bias (S, out) -> (M, B, out).
+
+    With S = 1 (one set, or one map shared by all) this is one matrix product over all M*B rows;
+    otherwise one batched product over sets.
+    """
+    if weight.shape[0] == 1:
+        out = F.linear(x.reshape(-1, x.shape[-1]), weight[0], None if bias is None else bias[0])
+        return out.view(*x.shape[:-1], -1)
+    if bias is None:
+        return torch.bmm(x, weight.transpose(1, 2))
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
 
 class FieldEmbedding(nn.Module):
@@ -18,11 +61,12 @@ class FieldEmbedding(nn.Module):
 
     Args:
         field_dims: cardinality D_i of each field.
-        embed_dim: K.
+        embed_dim: K, the width of one set's table.
         num_sets: M.
 
-    The weight has shape (sum_i D_i, M * K) and is initialised Xavier-uniform as in pytorch-fm
-    (the layout the authors' code builds on).
+    The weight ``embedding.weight`` has shape (sum_i D_i, M * K): set m's tables are the columns
+    ``m*K:(m+1)*K``, so the M sets of a field side by side are its single-embedding table of size
+    M*K. Initialised Xavier-uniform as in pytorch-fm (the layout the authors' code builds on).
     """
 
     def __init__(self, field_dims: Sequence[int], embed_dim: int, num_sets: int = 1) -> None:
@@ -30,8 +74,8 @@ class FieldEmbedding(nn.Module):
         self.field_dims = tuple(int(d) for d in field_dims)
         self.embed_dim, self.num_sets = embed_dim, num_sets
         self.embedding = nn.Embedding(sum(self.field_dims), num_sets * embed_dim)
-        offsets = torch.tensor((0, *torch.tensor(self.field_dims).cumsum(0)[:-1].tolist()))
-        self.register_buffer("offsets", offsets, persistent=False)
+        self.register_buffer("offsets", torch.tensor(field_offsets(self.field_dims)),
+                             persistent=False)
         nn.init.xavier_uniform_(self.embedding.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,15 +84,15 @@ class FieldEmbedding(nn.Module):
         Args:
             x: (B, N) value ids, each in [0, D_i).
         Returns:
-            (B, M, N, K) embeddings.
+            (M, B, N, K) embeddings (a set-major view of one lookup).
         """
         e = self.embedding(x + self.offsets)                   # (B, N, M*K)
         b, n, _ = e.shape
-        return e.view(b, n, self.num_sets, self.embed_dim).transpose(1, 2)
+        return e.view(b, n, self.num_sets, self.embed_dim).permute(2, 0, 1, 3)
 
     def field_table(self, field: int, embed_set: int = 0) -> torch.Tensor:
         """The table E_field of one set: (D_field, K), a view of the weight."""
-        start = int(sum(self.field_dims[:field]))
+        start = field_offsets(self.field_dims)[field]
         k = self.embed_dim
         rows = self.embedding.weight[start:start + self.field_dims[field]]
         return rows[:, embed_set * k:(embed_set + 1) * k]
@@ -59,8 +103,32 @@ class FieldEmbedding(nn.Module):
                 for m in range(self.num_sets)]
 
 
+class FeaturesLinear(nn.Module):
+    """First-order term: a bias plus one learned weight per feature value. (B, N) ids -> (B,)."""
+
+    def __init__(self, field_dims: Sequence[int]) -> None:
+        super().__init__()
+        self.weight = nn.Embedding(sum(field_dims), 1)
+        self.bias = nn.Parameter(torch.zeros(()))
+        self.register_buffer("offsets", torch.tensor(field_offsets(field_dims)),
+                             persistent=False)
+        nn.init.zeros_(self.weight.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (B, N) value ids. Returns: (B,) first-order logits."""
+        return self.weight(x + self.offsets).sum(dim=(1, 2)) + self.bias
+
+
+class FlattenFields(nn.Module):
+    """Concatenate each set's field embeddings: (M, B, N, K) -> (M, B, N*K)."""
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, N*K), contiguous."""
+        return e.reshape(*e.shape[:2], -1)
+
+
 class SetLinear(nn.Module):
-    """M independent linear maps applied at once: (B, M, in) -> (B, M, out).
+    """M independent linear maps applied at once: (M, B, in) -> (M, B, out).
 
     Initialised like ``nn.Linear`` (uniform in +-1/sqrt(in)) for every set.
     """
@@ -73,27 +141,43 @@ class SetLinear(nn.Module):
                      if bias else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Args: x (B, M, in). Returns: (B, M, out)."""
-        y = torch.einsum("bmi,moi->bmo", x, self.weight)
-        return y if self.bias is None else y + self.bias
+        """Args: x (M, B, in). Returns: (M, B, out)."""
+        return set_linear(x, self.weight, self.bias)
 
 
-class SetProjection(nn.Module):
-    """The non-linear projection after each set's interaction: Linear -> BatchNorm -> ReLU ->
-    Dropout, per set (paper Section 5). (B, M, in) -> (B, M, out)."""
+class SetBatchNorm(nn.BatchNorm1d):
+    """BatchNorm with separate statistics and affine parameters per set and feature.
+
+    (M, B, H) -> (M, B, H); the parameters are those of ``BatchNorm1d(M * H)``, set m owning
+    channels ``m*H:(m+1)*H``.
+    """
+
+    def __init__(self, num_sets: int, dim: int) -> None:
+        super().__init__(num_sets * dim)
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Args: x (M, B, H). Returns: (M, B, H)."""
+        m, b, h = x.shape
+        y = super().forward(x.transpose(0, 1).reshape(b, m * h))
+        return y.view(b, m, h).transpose(0, 1)
+
+
+class SetProjection(nn.Sequential):
+    """Linear -> BatchNorm -> ReLU -> Dropout per set: the non-linear projection after each set's
+    interaction (paper Section 5). (M, B, in) -> (M, B, out)."""
 
     def __init__(self, num_sets: int, in_dim: int, out_dim: int, dropout: float) -> None:
-        super().__init__()
-        self.linear = SetLinear(num_sets, in_dim, out_dim)
-        self.norm = nn.BatchNorm1d(num_sets * out_dim)
-        self.dropout = nn.Dropout(dropout)
+        super().__init__(SetLinear(num_sets, in_dim, out_dim), SetBatchNorm(num_sets, out_dim),
+                         nn.ReLU(), nn.Dropout(dropout))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Args: x (B, M, in). Returns: (B, M, out)."""
-        y = self.linear(x)
-        b, m, o = y.shape
-        y = self.norm(y.reshape(b, m * o)).view(b, m, o)
-        return self.dropout(torch.relu(y))
+
+class SetMLP(nn.Sequential):
+    """Hidden layers of :class:`SetProjection`, per set: (M, B, in) -> (M, B, hidden[-1])."""
+
+    def __init__(self, num_sets: int, in_dim: int, hidden: Sequence[int], dropout: float) -> None:
+        dims = [in_dim, *hidden]
+        super().__init__(*(SetProjection(num_sets, a, b, dropout) for a, b in zip(dims, dims[1:])))
 
 
 class MLP(nn.Module):
@@ -123,20 +207,238 @@ class CrossNetV2(nn.Module):
     """DCNv2's cross network with full-rank weights, one per set, computed batched.
 
     x_{l+1} = x_0 * (W_l x_l + b_l) + x_l, with W_l of shape (N*K, N*K) for every set.
-    ``weight`` is (L, M, out, in): block [j*K:(j+1)*K, i*K:(i+1)*K] of layer 0 maps field i's
-    embedding into the slot of field j (the paper's W^{i->j}).
+    ``weight`` is (L, S, out, in) with S = M (or 1 when shared); block
+    ``[j*K:(j+1)*K, i*K:(i+1)*K]`` maps field i's embedding into the slot of field j (the
+    paper's W^{i->j}; see :func:`field_blocks`). Weights start Xavier-uniform, biases at zero,
+    as in the authors' code.
     """
 
-    def __init__(self, num_sets: int, dim: int, num_layers: int) -> None:
+    def __init__(self, num_sets: int, dim: int, num_layers: int, shared: bool = False) -> None:
         super().__init__()
-        bound = 1.0 / math.sqrt(dim)
+        sets = 1 if shared else num_sets
+        bound = math.sqrt(3.0 / dim)                        # xavier_uniform_ of a (dim, dim)
         self.weight = nn.Parameter(
-            torch.empty(num_layers, num_sets, dim, dim).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.zeros(num_layers, num_sets, dim))
+            torch.empty(num_layers, sets, dim, dim).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(num_layers, sets, dim))
+
+    def weights(self) -> torch.Tensor:
+        """The cross weights W in use: (L, S, N*K, N*K)."""
+        return self.weight
 
     def forward(self, x0: torch.Tensor) -> torch.Tensor:
-        """Args: x0 (B, M, N*K). Returns: (B, M, N*K)."""
-        x = x0
-        for layer in range(self.weight.shape[0]):
-            x = x0 * (torch.einsum("bmi,moi->bmo", x, self.weight[layer]) + self.bias[layer]) + x
+        """Args: x0 (M, B, N*K). Returns: (M, B, N*K)."""
+        w, x = self.weights(), x0
+        for layer in range(w.shape[0]):
+            x = torch.addcmul(x, x0, set_linear(x, w[layer], self.bias[layer]))
         return x
+
+
+class ScaledOrthogonalCrossNet(CrossNetV2):
+    """Cross network whose K-by-K field blocks are ``lambda_ij * Q_ij`` (paper Evidence III).
+
+    ``weight`` holds Q and ``scale`` (L, S, N, N) the learnable lambda (starting at 1);
+    :meth:`orthogonality_penalty` is the unweighted sum over layers, sets and blocks of
+    ``||I - Q_ij Q_ij^T||_F^2``, zero exactly when every block of Q is orthogonal.
+    """
+
+    def __init__(self, num_sets: int, num_fields: int, embed_dim: int, num_layers: int,
+                 shared: bool = False) -> None:
+        super().__init__(num_sets, num_fields * embed_dim, num_layers, shared)
+        self.num_fields, self.embed_dim = num_fields, embed_dim
+        self.scale = nn.Parameter(torch.ones(num_layers, self.weight.shape[1], num_fields,
+                                             num_fields))
+
+    def weights(self) -> torch.Tensor:
+        """lambda * Q blockwise: (L, S, N*K, N*K)."""
+        n, k = self.num_fields, self.embed_dim
+        q = self.weight.view(*self.weight.shape[:2], n, k, n, k)
+        return (q * self.scale[:, :, :, None, :, None]).view(self.weight.shape)
+
+    def orthogonality_penalty(self) -> torch.Tensor:
+        """sum over l, s, i, j of ||I - Q Q^T||_F^2 for every K-by-K block Q: a scalar."""
+        q = field_blocks(self.weight, self.num_fields)     # (L, S, N, N, K, K)
+        eye = torch.eye(self.embed_dim, dtype=q.dtype, device=q.device)
+        return (eye - q @ q.transpose(-1, -2)).square().sum()
+
+
+class InnerProducts(nn.Module):
+    """Inner product of every field pair: (M, B, N, K) -> (M, B, P), pairs i < j row-major.
+
+    With ``with_embeddings`` the flattened embeddings come first, as in IPNN (Qu et al., 2016):
+    (M, B, N*K + P).
+    """
+
+    def __init__(self, num_fields: int, with_embeddings: bool = True) -> None:
+        super().__init__()
+        rows, cols = pair_indices(num_fields)
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+        self.num_fields, self.with_embeddings = num_fields, with_embeddings
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, P) or (M, B, N*K + P)."""
+        gram = e @ e.transpose(-1, -2)                      # (M, B, N, N)
+        products = gram[..., self.rows, self.cols]
+        if not self.with_embeddings:
+            return products
+        return torch.cat([e.reshape(*e.shape[:2], -1), products], dim=-1)
+
+
+class PairPooling(nn.Module):
+    """Field-weighted bi-interaction pooling: sum over i < j of r_ij * (e_i (.) e_j).
+
+    (M, B, N, K) -> (M, B, K); ``reduce=True`` also sums over K: (M, B, 1), the FwFM score.
+    ``weighted=False`` fixes every r_ij = 1 (FM, NFM); otherwise ``pair_weight`` is (M, P),
+    one weight per set and field pair, starting at 1 so that the model starts as an FM.
+    """
+
+    def __init__(self, num_sets: int, num_fields: int, weighted: bool = True,
+                 reduce: bool = False) -> None:
+        super().__init__()
+        self.num_fields, self.reduce = num_fields, reduce
+        rows, cols = pair_indices(num_fields)
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+        self.pair_weight = (nn.Parameter(torch.ones(num_sets, len(rows))) if weighted else None)
+
+    def pair_matrix(self) -> torch.Tensor:
+        """Symmetric (M, N, N) matrix of the pair weights, zero diagonal (weighted only)."""
+        assert self.pair_weight is not None
+        n, sets = self.num_fields, self.pair_weight.shape[0]
+        flat = self.pair_weight.new_zeros(sets, n * n).index_copy(
+            1, self.rows * n + self.cols, self.pair_weight)
+        r = flat.view(sets, n, n)
+        return r + r.transpose(1, 2)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, K), or (M, B, 1) with ``reduce``."""
+        if self.pair_weight is None:
+            total = e.sum(dim=2)
+            out = 0.5 * (total.square() - e.square().sum(dim=2))
+        else:
+            m, b, n, k = e.shape
+            r = self.pair_matrix()                          # (M, N, N)
+            mixed = torch.bmm(r, e.transpose(1, 2).reshape(m, n, b * k)).view(m, n, b, k)
+            out = 0.5 * (e * mixed.transpose(1, 2)).sum(dim=2)
+        return out.sum(dim=-1, keepdim=True) if self.reduce else out
+
+
+class FieldAwarePairs(nn.Module):
+    """FFM interaction: sum over i < j of <E_i^{->j}[x_i], E_j^{->i}[x_j]>.
+
+    Input (M, B, N, (N-1)*K): each field's N-1 sub-embeddings side by side, slot s of field i
+    reserved for partner field j = s if s < i else s + 1. Output (M, B, 1).
+    """
+
+    def __init__(self, num_fields: int, embed_dim: int) -> None:
+        super().__init__()
+        self.num_fields, self.embed_dim = num_fields, embed_dim
+        rows, cols = pair_indices(num_fields)
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+        # for pair (i, j), i < j: field i's slot for j is j - 1, field j's slot for i is i
+        self.register_buffer("slot_ij", cols - 1, persistent=False)
+        self.register_buffer("slot_ji", rows.clone(), persistent=False)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, (N-1)*K). Returns: (M, B, 1)."""
+        sub = e.unflatten(-1, (self.num_fields - 1, self.embed_dim))   # (M, B, N, N-1, K)
+        left = sub[:, :, self.rows, self.slot_ij]                         # (M, B, P, K)
+        right = sub[:, :, self.cols, self.slot_ji]
+        return (left * right).sum(dim=(-2, -1)).unsqueeze(-1)
+
+
+def ffm_slot(field: int, partner: int) -> int:
+    """Index of field ``field``'s sub-embedding reserved for ``partner`` (see FieldAwarePairs)."""
+    if field == partner:
+        raise ValueError(f"FFM keeps no table of field {field} for itself")
+    return partner if partner < field else partner - 1
+
+
+class CIN(nn.Module):
+    """xDeepFM's compressed interaction network, one per set, computed batched.
+
+    X^0 = e (N maps), X^l_h = ReLU(sum_{i,g} W^l_{h,i,g} X^0_i (.) X^{l-1}_g + b^l_h) with H_l
+    maps; the output is every layer's maps summed over K, concatenated:
+    (M, B, N, K) -> (M, B, sum_l H_l). ``weights[l]`` is (M, H_l, N * H_{l-1}) with input
+    channel ``i * H_{l-1} + g`` (pytorch-fm's ``Conv1d`` layout, without split-half).
+    """
+
+    def __init__(self, num_sets: int, num_fields: int, layer_sizes: Sequence[int]) -> None:
+        super().__init__()
+        self.num_fields, self.layer_sizes = num_fields, tuple(layer_sizes)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        prev = num_fields
+        for size in layer_sizes:
+            bound = 1.0 / math.sqrt(num_fields * prev)      # Conv1d's default initialisation
+            self.weights.append(nn.Parameter(
+                torch.empty(num_sets, size, num_fields * prev).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(num_sets, size).uniform_(-bound, bound)))
+            prev = size
+        self.output_dim = int(sum(layer_sizes))
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, sum_l H_l)."""
+        m, b, n, k = e.shape
+        h, pooled = e, []
+        for weight, bias in zip(self.weights, self.biases):
+            z = (e.unsqueeze(3) * h.unsqueeze(2)).reshape(m, b, -1, k)    # (M, B, N*H, K)
+            h = torch.relu(weight.unsqueeze(1) @ z + bias[:, None, :, None])  # (M, B, H_l, K)
+            pooled.append(h.sum(dim=-1))
+        return torch.cat(pooled, dim=-1)
+
+
+class SelfAttentionStack(nn.Module):
+    """AutoInt's interacting layers (Song et al., 2019), one stack per set, computed batched.
+
+    Each layer: multi-head self-attention over fields with unscaled dot products, a residual
+    projection, then ReLU. (M, B, N, K) -> (M, B, N, heads * head_dim). Per layer the
+    projections ``query``, ``key``, ``value``, ``residual`` are (M, heads * head_dim, in), no bias.
+    """
+
+    def __init__(self, num_sets: int, embed_dim: int, num_layers: int, heads: int,
+                 head_dim: int) -> None:
+        super().__init__()
+        self.embed_dim, self.heads, self.head_dim = embed_dim, heads, head_dim
+        self.layers = nn.ModuleList()
+        in_dim = embed_dim
+        for _ in range(num_layers):
+            self.layers.append(nn.ModuleDict({
+                name: SetLinear(num_sets, in_dim, heads * head_dim, bias=False)
+                for name in ("query", "key", "value", "residual")}))
+            in_dim = heads * head_dim
+        self.output_dim = in_dim
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, N, heads * head_dim)."""
+        m, b, n, _ = e.shape
+        x = e
+        for layer in self.layers:
+            flat = x.reshape(m, b * n, -1)
+            q, k, v = (layer[name](flat).view(m, b, n, self.heads, self.head_dim).transpose(2, 3)
+                       for name in ("query", "key", "value"))            # (M, B, heads, N, d)
+            attention = torch.softmax(q @ k.transpose(-1, -2), dim=-1)   # (M, B, heads, N, N)
+            out = (attention @ v).transpose(2, 3).reshape(m, b * n, -1)
+            x = torch.relu(out + layer["residual"](flat)).view(m, b, n, -1)
+        return x
+
+
+class FeatureGate(nn.Module):
+    """FinalMLP's feature selection (Mao et al., 2023) with a learned context, per set.
+
+    gate = 2 * sigmoid(MLP(c)) with c a learned (K,) context starting at zero and the MLP
+    K -> hidden -> ReLU -> N*K; the flattened embeddings are multiplied by the gate.
+    (M, B, N*K) -> (M, B, N*K).
+    """
+
+    def __init__(self, num_sets: int, embed_dim: int, out_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.context = nn.Parameter(torch.zeros(num_sets, 1, embed_dim))
+        self.hidden = SetLinear(num_sets, embed_dim, hidden)
+        self.out = SetLinear(num_sets, hidden, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (M, B, N*K). Returns: (M, B, N*K), gated."""
+        gate = 2.0 * torch.sigmoid(self.out(F.relu(self.hidden(self.context))))   # (M, 1, N*K)
+        return x * gate

@@ -1,0 +1,118 @@
+"""Model registry: ``build_model(name, field_dims, embed_dim, num_sets, **hyper)``.
+
+Each architecture is one class whose constructor takes the number of embedding sets and whose
+keyword defaults are the paper's hyper-parameters. A registry entry is a class plus the defaults
+that make a variant (``dcnv2-reg`` is DCNv2 with ``orthogonal_weight=1e-5``). An unknown
+hyper-parameter is an error that names it and lists the known ones.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from torch import nn
+
+from ..config import ConfigError, ModelConfig
+from .autoint import AutoInt
+from .dcnv2 import DCNv2
+from .dnn import DNN
+from .ffm import FFM
+from .fm import FM, FwFM
+from .finalmlp import FinalMLP
+from .ipnn import IPNN
+from .nfwfm import NFwFM
+from .xdeepfm import XDeepFM
+
+# constructor arguments every model takes positionally or as build_model's own arguments
+_STRUCTURAL = ("self", "field_dims", "embed_dim", "num_sets")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: its class, the defaults that make the variant, and one line."""
+
+    cls: type[nn.Module]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+MODELS: dict[str, ModelSpec] = {
+    "dnn": ModelSpec(DNN, {}, "DNN: concatenated embeddings into an MLP"),
+    "ipnn": ModelSpec(IPNN, {}, "IPNN: embeddings and field-pair inner products into an MLP"),
+    "nfwfm": ModelSpec(NFwFM, {}, "NFwFM: field-weighted bi-interaction pooling into an MLP"),
+    "xdeepfm": ModelSpec(XDeepFM, {}, "xDeepFM: CIN (16, 16) beside a DNN"),
+    "dcnv2": ModelSpec(DCNv2, {}, "DCNv2: 4 full-rank cross layers under an MLP"),
+    "finalmlp": ModelSpec(FinalMLP, {}, "FinalMLP: two gated MLP streams, bilinear fusion"),
+    "autoint": ModelSpec(AutoInt, {}, "AutoInt: 3 self-attention layers over fields"),
+    "dcnv2-reg": ModelSpec(DCNv2, {"orthogonal_weight": 1e-5},
+                           "DCNv2 with blocks lambda*Q pushed to orthogonal (Evidence III)"),
+    "dcnv2-shared": ModelSpec(DCNv2, {"share_interaction": True},
+                              "ME-DCNv2 with one cross network shared by all sets (Fig. 10c)"),
+    "dcnv2-agree": ModelSpec(DCNv2, {"agreement_weight": 1.0},
+                             "ME-DCNv2 with sets' interaction patterns pulled together (Fig. 10d)"),
+    "dcnv2-linear": ModelSpec(DCNv2, {"projection": "linear"},
+                              "DCNv2 with a linear per-set projection (Appendix E)"),
+    "dnn-linear": ModelSpec(DNN, {"projection": "linear"},
+                            "DNN with a linear per-set projection (Appendix E)"),
+    "fm": ModelSpec(FM, {}, "FM: bias, first-order terms and pairwise inner products"),
+    "fwfm": ModelSpec(FwFM, {}, "FwFM: FM with a learned weight per field pair"),
+    "ffm": ModelSpec(FFM, {}, "FFM: one table per field and partner field (Appendix H)"),
+}
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The registry entry of ``name``."""
+    if name not in MODELS:
+        raise ConfigError(f"model.name: unknown model {name!r}; known: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def _signature(name: str) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(model_spec(name).cls.__init__).parameters
+
+
+def hyper_parameters(name: str) -> dict[str, Any]:
+    """The hyper-parameters a registered model accepts, with its defaults."""
+    spec = model_spec(name)
+    params = {k: p.default for k, p in _signature(name).items() if k not in _STRUCTURAL}
+    return {**params, **spec.defaults}
+
+
+def default_embed_dim(name: str) -> int:
+    """The model's base embedding size (paper: 10; NFwFM 50)."""
+    return int(_signature(name)["embed_dim"].default)
+
+
+def build_model(name: str, field_dims: Sequence[int], embed_dim: int | None = None,
+                num_sets: int = 1, **hyper: Any) -> nn.Module:
+    """Build a registered model.
+
+    Args:
+        name: a key of :data:`MODELS`.
+        field_dims: cardinality of each field.
+        embed_dim: K; ``None`` takes the model's base size.
+        num_sets: M (1 = single embedding).
+        hyper: overrides of the paper's hyper-parameters; unknown names raise ConfigError.
+    Returns:
+        The model, in training mode.
+    """
+    known = hyper_parameters(name)
+    unknown = sorted(set(hyper) - set(known))
+    if unknown:
+        raise ConfigError(f"model.hyper: unknown hyper-parameter(s) {', '.join(unknown)} for "
+                          f"{name}; known: {', '.join(known)}")
+    spec = model_spec(name)
+    k = default_embed_dim(name) if embed_dim is None else embed_dim
+    return spec.cls(field_dims, embed_dim=k, num_sets=num_sets, **{**spec.defaults, **hyper})
+
+
+def model_from_config(config: ModelConfig, field_dims: Sequence[int]) -> nn.Module:
+    """Build the model a :class:`ModelConfig` describes."""
+    return build_model(config.name, field_dims, config.embed_dim, config.num_sets,
+                       **dict(config.hyper))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
