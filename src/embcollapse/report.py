@@ -90,6 +90,12 @@ class ChapterContext:
         configs = [self.run_config(m, s, **overrides) for m in models for s in self.seeds]
         return self.store.load_or_run_many(configs, device=self.device)
 
+    def banner(self):
+        """A line for the top of a chapter: which profile, data, seeds and device made it."""
+        from IPython.display import Markdown
+
+        return Markdown(f"*This page: {self.caption()}.*")
+
     def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
         """Provenance line; with ``records``, the devices they were trained on."""
         devices = sorted({r["device"] for r in records}) if records else [self.device]

@@ -73,6 +73,16 @@ def evaluate(model: nn.Module, loader: BatchLoader) -> dict[str, float]:
     return {"auc": auc(labels, probs), "logloss": logloss(labels, probs)}
 
 
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam (paper: lr 1e-3, weight decay 1e-6), the fused implementation where the device has
+    one: the same update, about a quarter faster per step here because the dense update of the
+    embedding table dominates."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the JSON-ready record and the best model's weights."""
@@ -93,7 +103,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
     tc = config.train
     seed_everything(config.seed)
     model = model_from_config(config.model, data.field_dims).to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = make_optimizer(model, tc.lr, tc.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed)
     valid = BatchLoader(data.valid, tc.eval_batch_size, dev)
