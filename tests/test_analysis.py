@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from embcollapse.analysis import information_abundance
-from embcollapse.analysis.subembedding import dcnv2_subembeddings, marginals, subembedding_ia
+from embcollapse.analysis.subembedding import marginals, subembedding_ia
 from embcollapse.analysis.toy import ToyConfig, gradient_share, run_toy
 from embcollapse.models import build_model
 
@@ -29,7 +29,7 @@ def test_subembeddings_match_a_direct_computation_from_the_weight() -> None:
     dims, k = (3, 5, 7), 4
     model = build_model("dcnv2", dims, embed_dim=k, mlp_dims=(8,))
     tables = model.embedding_tables()[0]
-    sub = dcnv2_subembeddings(tables, model.cross_blocks(0))
+    sub = model.field_pair_tables()
     w = model.cross.weight[0, 0].detach()
     for i in range(3):
         for j in range(3):
@@ -71,3 +71,16 @@ def test_low_ia_partner_collapses_e1_more_than_high_ia_partner() -> None:
     assert low.ia_e1[-1] < low.ia_e1[0]
     # the gradient on E1 concentrates on the low-IA partner's few directions
     assert low.gradient_share[:2].sum() > high.gradient_share[:2].sum()
+
+
+def test_orthogonality_defect_is_zero_for_scaled_orthogonal_and_k_minus_1_for_rank_one() -> None:
+    from embcollapse.analysis.subembedding import orthogonality_defect
+
+    gen = torch.Generator().manual_seed(3)
+    q, _ = torch.linalg.qr(torch.randn(2, 2, 6, 6, generator=gen, dtype=torch.float64))
+    scales = torch.tensor([0.5, 3.0], dtype=torch.float64).view(2, 1, 1, 1)
+    assert orthogonality_defect(q * scales) == pytest.approx(0.0, abs=1e-12)
+    u = torch.randn(6, 1, generator=gen, dtype=torch.float64)
+    rank_one = (u @ torch.randn(1, 6, generator=gen, dtype=torch.float64)).expand(3, 6, 6)
+    assert orthogonality_defect(rank_one) == pytest.approx(5.0)
+    assert 0.0 < orthogonality_defect(torch.randn(4, 6, 6, generator=gen)) < 5.0
