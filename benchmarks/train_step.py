@@ -21,7 +21,8 @@ Usage::
 Cases of a comparison group (1x; ME 10x; SE 10x) are timed in turns, step by step, so that the
 load of a shared machine falls on them alike. Each row gives the median step time split into
 forward+backward and the optimizer step: with ~1M features the dense Adam update of the tables
-is a large part of a step (``--fused-adam`` shows the same update with PyTorch's fused kernel),
+is a large part of a step (``train.fit`` uses PyTorch's fused Adam kernel, as here by default; ``--plain-adam`` shows
+the unfused update),
 and zeroing a fresh dense embedding gradient each step is another (``THP_MEM_ALLOC_ENABLE=1``
 lets PyTorch back large CPU tensors with huge pages, which makes that cheaper).
 
@@ -222,8 +223,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--fused-adam", action="store_true",
-                        help="use Adam(fused=True) (train.fit uses the default Adam)")
+    parser.add_argument("--plain-adam", dest="fused_adam", action="store_false",
+                        help="use the unfused Adam (train.fit uses the fused one where it exists)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

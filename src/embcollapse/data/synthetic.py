@@ -90,8 +90,10 @@ class Teacher:
         flat = ids + self.offsets[None, :]
         bias = self.biases[flat].sum(axis=1)
         vec = self.vectors[flat]                                   # (n, N, rank)
-        pair = 0.5 * np.einsum("nir,ij,njr->n", vec, self.pair_strength, vec, optimize=True)
-        hidden = np.tanh(np.einsum("nir,irh->nh", vec, self.higher_in, optimize=True))
+        mixed = np.matmul(self.pair_strength[None], vec)          # (n, N, rank): sum_j S_ij t_j
+        pair = 0.5 * (mixed * vec).sum(axis=(1, 2))
+        hidden = np.tanh(vec.reshape(len(vec), -1)
+                         @ self.higher_in.reshape(-1, self.higher_in.shape[-1]))
         return np.stack([bias, pair, hidden @ self.higher_out], axis=1)
 
     def logit(self, ids: np.ndarray) -> np.ndarray:
