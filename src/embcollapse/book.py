@@ -33,8 +33,8 @@ def build_root() -> Path:
 
 def is_notebook(page: Path) -> bool:
     """A MyST page is a notebook when its front matter declares a jupytext kernel."""
-    head = page.read_text().split("\n---", 1)[0]
-    return page.read_text().startswith("---") and "kernelspec:" in head
+    text = page.read_text()
+    return text.startswith("---") and "kernelspec:" in text.split("\n---", 1)[0]
 
 
 def chapter_notebooks() -> list[Path]:

@@ -183,6 +183,7 @@ def replace(config: T, overrides: Mapping[str, Any], where: str = "config") -> T
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
+        # model.hyper is replaced whole: a model's hyper-parameters are one unit
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key != "hyper":
             out[key] = _deep_merge(out[key], value)
         else:
