@@ -8,10 +8,7 @@ killed midway leaves no record and the next request trains it again.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -20,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import paths
+from .atomic import atomic_directory
 from .config import RunConfig, run_id
 
 
@@ -78,20 +76,12 @@ class ResultsStore:
              ) -> Path:
         """Store a record (and weights) atomically; an existing record of the run is replaced."""
         final = self.run_dir(record["run_id"])
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-        try:
-            record = {**record, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                      "git_commit": record.get("git_commit", git_commit())}
+        record = {**record, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "git_commit": record.get("git_commit", git_commit())}
+        with atomic_directory(final) as tmp:
             if state_dict is not None:
                 torch.save(state_dict, tmp / "model.pt")
             (tmp / "record.json").write_text(json.dumps(record, indent=1, allow_nan=True))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return final
 
     def records(self) -> Iterator[dict[str, Any]]:

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,7 @@ import numpy as np
 import torch
 
 from .. import paths
+from ..atomic import discard, replace_directory, temp_sibling
 from ..config import ConfigError, DataConfig, to_dict
 
 PREPARATION_VERSION = 1
@@ -95,17 +93,14 @@ class PreparedWriter:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.directory.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.tmp-",
-                                         dir=self.directory.parent))
+        self.tmp = temp_sibling(self.directory)
         self.finished = False
 
     def __enter__(self) -> "PreparedWriter":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        discard(self.tmp)
 
     def save(self, name: str, array: np.ndarray) -> None:
         """Store an in-memory array as ``<name>.npy``."""
@@ -127,9 +122,7 @@ class PreparedWriter:
         full_meta = {**meta, "preparation_version": PREPARATION_VERSION,
                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (self.tmp / "meta.json").write_text(json.dumps(full_meta, indent=2))
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-        os.replace(self.tmp, self.directory)
+        replace_directory(self.tmp, self.directory)
         self.finished = True
         return self.directory
 

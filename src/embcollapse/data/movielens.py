@@ -22,8 +22,6 @@ row (counted, reported with its line in the ratings file).
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import paths
+from ..atomic import replace_directory
 from .dataset import DataError
 from .tokens import FIRST_ISSUES, RowIssues, TableSpec, TokenBatch, tokenize
 
@@ -100,9 +99,7 @@ def fetch(dest: Path | None = None, timeout: float = 120.0) -> Path:
                     raise DataError(f"{wheels[0].name}: {WHEEL_FOLDER}/{name} differs from "
                                     f"the file of recbole {RECBOLE_VERSION} (checksum)")
                 (out / name).write_bytes(data)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(out, dest)
+        replace_directory(out, dest)
     return dest
 
 
