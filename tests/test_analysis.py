@@ -84,3 +84,39 @@ def test_orthogonality_defect_is_zero_for_scaled_orthogonal_and_k_minus_1_for_ra
     rank_one = (u @ torch.randn(1, 6, generator=gen, dtype=torch.float64)).expand(3, 6, 6)
     assert orthogonality_defect(rank_one) == pytest.approx(5.0)
     assert 0.0 < orthogonality_defect(torch.randn(4, 6, 6, generator=gen)) < 5.0
+
+
+# --------------------------------------------------------------------------- diversity (Fig. 10a)
+
+def test_diversity_of_identical_sets_is_zero_and_of_orthogonal_spaces_is_one() -> None:
+    from embcollapse.analysis.diversity import set_diversity, subspace_similarity
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(50, 5))
+    assert set_diversity([a, a, a]) == pytest.approx(0.0, abs=1e-12)
+    # the same column space in another basis and scale is still the same space
+    mix = rng.normal(size=(5, 5))
+    assert set_diversity([a, 3.0 * a @ mix]) == pytest.approx(0.0, abs=1e-10)
+    eye = np.eye(50)
+    assert set_diversity([eye[:, :5], eye[:, 5:10], eye[:, 10:15]]) == pytest.approx(1.0)
+    # half the space shared: principal cosines 1, 1, 0, 0 -> similarity 0.5
+    b = np.concatenate([eye[:, :2], eye[:, 20:22]], axis=1)
+    assert subspace_similarity(eye[:, :4], b) == pytest.approx(0.5)
+
+
+def test_random_sets_are_diverse_and_single_embedding_splits_into_groups() -> None:
+    from embcollapse.analysis.diversity import field_diversity, set_diversity, split_columns
+
+    rng = np.random.default_rng(1)
+    random_sets = split_columns(rng.normal(size=(2000, 40)), 4)
+    assert [s.shape for s in random_sets] == [(2000, 10)] * 4
+    assert 0.85 < set_diversity(random_sets) < 1.0    # cosines ~ sqrt(K / D) for random spaces
+    collapsed = rng.normal(size=(2000, 1)) @ rng.normal(size=(1, 40))   # rank one: one space
+    assert set_diversity(split_columns(collapsed, 4)) == pytest.approx(0.0, abs=1e-9)
+    sets = [[rng.normal(size=(30, 3)), rng.normal(size=(3, 3))] for _ in range(2)]
+    per_field = field_diversity(sets)
+    assert per_field.shape == (2,) and per_field[1] == pytest.approx(0.0, abs=1e-9)  # D <= K
+    with pytest.raises(ValueError, match="equal groups"):
+        split_columns(np.zeros((5, 10)), 3)
+    with pytest.raises(ValueError, match="at least two"):
+        set_diversity([np.zeros((5, 2))])

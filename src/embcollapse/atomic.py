@@ -43,3 +43,18 @@ def atomic_directory(final: Path) -> Iterator[Path]:
         replace_directory(tmp, final)
     finally:
         discard(tmp)
+
+
+def write_text(final: Path, text: str) -> Path:
+    """Write a text file completely or not at all (a temporary sibling renamed into place)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return final

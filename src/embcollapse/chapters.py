@@ -53,11 +53,57 @@ class RegularizedParams:
     heatmap_embed_dim: int = 10     # Appendix J: sub-embedding heat maps at this K
 
 
+@dataclass(frozen=True)
+class MultiEmbeddingParams:
+    """Section 5.2, "Multi-embedding results" (paper Table 1 / 5 / 6 / 7, Figure 8)."""
+
+    models: tuple[str, ...] = ("dnn", "ipnn", "nfwfm", "xdeepfm", "dcnv2", "finalmlp", "autoint")
+    scales: tuple[int, ...] = (1, 2, 3, 4, 10)  # "Nx": SE K = base*N, ME N sets of base K
+    field_ia_model: str = "dcnv2"                # Figure 8b: per-field IA of this model...
+    field_ia_scale: int = 10                     # ...at this size, SE against ME
+    train_fraction: float = 1.0                  # share of the training rows (valid/test whole)
+
+
+@dataclass(frozen=True)
+class HowItWorksParams:
+    """Section 5.3, "How multi-embedding works" (Figures 9, 10; Appendices E and K)."""
+
+    scales: tuple[int, ...] = (2, 3, 4, 10)  # Figure 10c/10d: variants against ME across sizes
+    analysis_scale: int = 4                  # Figures 9, 10a, 10b and Appendix K at this size
+    linear_model: str = "dnn-linear"         # Appendix E: the linear-projection ME to collapse
+    train_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataSizeParams:
+    """Section 5.4, "Data size" (paper Table 2)."""
+
+    fractions: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)  # shares of the training rows
+    embed_dims: tuple[int, ...] = (5, 10, 20, 40)                # single-embedding K
+    me_embed_dim: int = 10                                       # the "40, ME" column:
+    me_sets: int = 4                                             # 4 sets of K = 10
+
+
+@dataclass(frozen=True)
+class AppendixParams:
+    """Appendices A (Table 3), B (Figure 11) and I (Figure 15)."""
+
+    depth_scales: tuple[int, ...] = (1, 2, 4)   # Table 3: DCNv2 sizes for each variant
+    more_cross_layers: int = 8                  # Table 3 "more cross layers" (inferred)
+    deeper_mlp: tuple[int, ...] = (400, 400, 400, 400)  # Table 3 "deeper MLP" (inferred)
+    train_fraction: float = 1.0
+    language_model: bool = True                 # Appendix B: fetch MiniLM's token embeddings
+
+
 CHAPTERS: dict[str, type] = {
     "regularized": RegularizedParams,
     "theory": TheoryParams,
     "collapse": CollapseParams,
     "dnn_overfitting": OverfittingParams,
+    "multi_embedding": MultiEmbeddingParams,
+    "how_it_works": HowItWorksParams,
+    "data_size": DataSizeParams,
+    "appendices": AppendixParams,
 }
 
 

@@ -56,6 +56,59 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from . import sweep
+    from .results import ResultsStore
+
+    sweep.check_backend(args.backend)
+    profile = load_profile(args.profile)
+    store = ResultsStore(args.results)
+    configs = sweep.plan(profile, args.chapter or None, args.seeds or None)
+    before = sweep.state(configs, store)
+    print(f"[sweep] profile {profile.name}, store {store.root}\n[sweep] {before.summary()}")
+    todo = sweep.to_run(configs, store, retry_failed=not args.skip_failed)
+    if args.status or args.dry_run:
+        if args.dry_run:
+            for config in todo:
+                print(f"  would train {config.model.name} K={config.model.embed_dim} "
+                      f"M={config.model.num_sets} data.fraction={config.data.fraction} "
+                      f"seed={config.seed}")
+        return 0
+    if args.backend == "local":
+        devices = _sweep_devices(args.devices or profile.device)
+        print(f"[sweep] training {len(todo)} runs locally on {', '.join(devices)}")
+        result = sweep.run_local(todo, store, devices)
+    else:
+        options = sweep.SlurmOptions(
+            folder=args.slurm_folder or store.root / "slurm", cluster=args.slurm_cluster,
+            partition=args.slurm_partition, timeout_min=args.slurm_time,
+            gpus_per_task=args.slurm_gpus, cpus_per_task=args.slurm_cpus,
+            mem_gb=args.slurm_mem, array_parallelism=args.slurm_parallelism,
+            device=args.devices or ("cuda" if args.slurm_gpus else "cpu"))
+        jobs = sweep.submit_slurm(todo, store, options)
+        if jobs:
+            print(f"[sweep] submitted {len(jobs)} tasks as job {jobs[0].job_id.split('_')[0]}; "
+                  f"logs in {options.folder}")
+        if not args.wait:
+            print("[sweep] run the same command with --status to see progress")
+            return 0
+        result = sweep.wait_slurm(jobs, todo, store)
+    print(f"[sweep] {result.summary()}\n[sweep] now: {sweep.state(configs, store).summary()}")
+    return 1 if result.failed else 0
+
+
+def _sweep_devices(text: str) -> list[str]:
+    """``auto``/``cpu``/``cuda:0,cuda:1``, or ``all-gpus`` for one worker per visible GPU."""
+    if text == "all-gpus":
+        import torch
+
+        count = torch.cuda.device_count()
+        if not count:
+            raise ConfigError("--devices all-gpus: no GPU is visible")
+        return [f"cuda:{i}" for i in range(count)]
+    return [d.strip() for d in text.split(",") if d.strip()]
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     if args.name:
         print(json.dumps(to_dict(load_profile(args.name)), indent=2))
@@ -145,6 +198,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-execute", action="store_true",
                    help="(build) reuse the executed notebooks in build/executed/PROFILE")
     p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("sweep", help="train every run a profile's chapters need (resumable)")
+    p.add_argument("--profile", default="default")
+    p.add_argument("--chapter", action="append", default=[],
+                   help="only this chapter's runs (repeatable); chapters: see `profiles NAME`")
+    p.add_argument("--seeds", type=int, nargs="*")
+    p.add_argument("--backend", default="local", help="local (default) or slurm (submitit)")
+    p.add_argument("--devices", default=None,
+                   help="local: auto, cpu, cuda:0,cuda:1 (one worker each) or all-gpus; "
+                        "slurm: the device inside each task (default cuda)")
+    p.add_argument("--status", action="store_true", help="only say what is stored/failed/missing")
+    p.add_argument("--dry-run", action="store_true", help="list the runs that would be trained")
+    p.add_argument("--skip-failed", action="store_true",
+                   help="do not retry runs that failed before")
+    p.add_argument("--results", type=Path, default=None, help="results store folder")
+    p.add_argument("--wait", action="store_true", help="(slurm) wait for the tasks and report")
+    p.add_argument("--slurm-folder", type=Path, default=None,
+                   help="submitit logs (default <results>/slurm); must be on a shared disk")
+    p.add_argument("--slurm-cluster", default=None,
+                   help="submitit cluster: default Slurm; 'local' runs the array here (tests)")
+    p.add_argument("--slurm-partition", default=None)
+    p.add_argument("--slurm-time", type=int, default=24 * 60, help="minutes per task")
+    p.add_argument("--slurm-gpus", type=int, default=1, help="GPUs per task")
+    p.add_argument("--slurm-cpus", type=int, default=8, help="CPUs per task")
+    p.add_argument("--slurm-mem", type=int, default=64, help="GB of memory per task")
+    p.add_argument("--slurm-parallelism", type=int, default=16,
+                   help="at most this many tasks at once")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("profiles", help="list profiles, or show one resolved")
     p.add_argument("name", nargs="?")

@@ -198,12 +198,15 @@ class Profile:
     """A named scale for the whole book: data, training settings and each chapter's grid.
 
     ``chapters`` maps a chapter name to its parameters (checked by ``embcollapse.chapters``).
+    With ``train_missing`` false (the paper profiles) a notebook only reads the results store
+    and says which runs are missing; ``embcollapse sweep`` trains them.
     """
 
     name: str
     description: str = ""
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
     seeds: tuple[int, ...] = (0,)
+    train_missing: bool = True               # notebooks train missing runs (else: sweep first)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     chapters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

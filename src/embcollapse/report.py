@@ -85,10 +85,36 @@ class ChapterContext:
         """The run of ``model`` (a ModelConfig mapping) under this chapter's profile."""
         return self.profile.run_config(model, seed=seed, **overrides)
 
-    def runs(self, models: Iterable[dict[str, Any]], **overrides: Any) -> list[dict[str, Any]]:
-        """Records of every model under every seed, trained where missing."""
-        configs = [self.run_config(m, s, **overrides) for m in models for s in self.seeds]
-        return self.store.load_or_run_many(configs, device=self.device)
+    def params(self, chapter: str, **overrides: Any) -> Any:
+        """The chapter's parameters under this profile (non-None ``overrides`` win)."""
+        from .chapters import chapter_params
+
+        return chapter_params(self.profile, chapter, **overrides)
+
+    def runs(self, runs: Iterable[Any], data: dict[str, Any] | None = None
+             ) -> list[dict[str, Any]]:
+        """Records of ``runs`` (:class:`~embcollapse.grids.Run` or ModelConfig mappings, the
+        latter with ``data`` overrides) under every seed, each run once.
+
+        With the profile's ``train_missing`` (the small profiles) missing runs are trained here;
+        otherwise only stored runs are returned and the page says how many are missing.
+        """
+        from .grids import Run, run_configs
+
+        items = [r if isinstance(r, Run) else Run(r, data or {}) for r in runs]
+        configs = run_configs(self.profile, items, self.seeds)
+        if self.profile.train_missing:
+            return self.store.load_or_run_many(configs, device=self.device)
+        stored = [c for c in configs if self.store.has(c)]
+        if len(stored) < len(configs):
+            from IPython.display import Markdown, display
+
+            display(Markdown(
+                f"**{len(configs) - len(stored)} of the {len(configs)} runs this section "
+                f"reads are not in the results store ({self.store.root}).** What follows "
+                f"uses the {len(stored)} stored ones; `embcollapse sweep --profile "
+                f"{self.profile.name}` trains the rest (`--status` lists them)."))
+        return [self.store.load(c) for c in stored]
 
     def banner(self):
         """A line for the top of a chapter: which profile, data, seeds and device made it."""

@@ -3,13 +3,17 @@
 A run lives in ``<root>/runs/<run_id>/`` as ``record.json`` (configuration, history, metrics,
 spectra, timing, device, versions, git commit) and ``model.pt`` (the best checkpoint's weights).
 Both are written into a temporary folder that is renamed into place when complete, so a run
-killed midway leaves no record and the next request trains it again.
+killed midway leaves no record and the next request trains it again. A run that raised is
+noted in ``<root>/failed/<run_id>.json`` (configuration, error, traceback, host) until it
+succeeds, so a sweep can report it.
 """
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -17,8 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from . import paths
-from .atomic import atomic_directory
-from .config import RunConfig, run_id
+from .atomic import atomic_directory, write_text
+from .config import RunConfig, run_id, to_dict
 
 
 def git_commit() -> str | None:
@@ -84,6 +88,25 @@ class ResultsStore:
             (tmp / "record.json").write_text(json.dumps(record, indent=1, allow_nan=True))
         return final
 
+    def failure_path(self, key: str) -> Path:
+        return self.root / "failed" / f"{key}.json"
+
+    def record_failure(self, config: RunConfig, error: BaseException) -> Path:
+        """Note that ``config`` raised ``error`` (kept until the run succeeds)."""
+        note = {"run_id": run_id(config), "config": to_dict(config),
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": "".join(traceback.format_exception(error)),
+                "host": platform.node(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        return write_text(self.failure_path(note["run_id"]), json.dumps(note, indent=1))
+
+    def clear_failure(self, key: str) -> None:
+        self.failure_path(key).unlink(missing_ok=True)
+
+    def failures(self) -> dict[str, dict[str, Any]]:
+        """Failure notes of runs that raised and have not succeeded since, by run id."""
+        return {p.stem: json.loads(p.read_text())
+                for p in sorted((self.root / "failed").glob("*.json"))}
+
     def records(self) -> Iterator[dict[str, Any]]:
         """Every stored record."""
         for path in sorted((self.root / "runs").glob("*/record.json")):
@@ -96,8 +119,13 @@ class ResultsStore:
             return self.load(config)
         from .train import fit  # training is only imported when a run is missing
 
-        result = fit(config, device=device, progress=progress)
+        try:
+            result = fit(config, device=device, progress=progress)
+        except Exception as error:
+            self.record_failure(config, error)
+            raise
         self.save(result.record, result.state_dict)
+        self.clear_failure(result.record["run_id"])
         return self.load(config)
 
     def load_or_run_many(self, configs: Iterable[RunConfig], device: str | None = "auto",

@@ -1,0 +1,147 @@
+"""Which runs each chapter needs: the one place that turns a chapter's parameters into runs.
+
+A chapter notebook asks its context for ``chapter_runs(chapter, params)`` and `embcollapse sweep`
+expands the same functions for every chapter of a profile, so what a sweep trains is exactly
+what the book reads, and runs shared by chapters (the same configuration) are trained once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
+                       MultiEmbeddingParams, OverfittingParams, RegularizedParams, TheoryParams,
+                       chapter_params)
+from .config import Profile, RunConfig, run_id
+from .models.sizes import size_preset
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a chapter before seeds: a model (a ModelConfig mapping) and data overrides.
+
+    ``first_seed_only``: the chapter analyses one trained model, so only the profile's first
+    seed is needed.
+    """
+
+    model: Mapping[str, Any]
+    data: Mapping[str, Any] = field(default_factory=dict)
+    first_seed_only: bool = False
+
+    @property
+    def name(self) -> str:
+        return str(self.model["name"])
+
+
+def sized(name: str, scale: int, embedding: str, train_fraction: float = 1.0,
+          **hyper: Any) -> Run:
+    """Model ``name`` at size ``scale``x, single (``SE``) or multi (``ME``) embedding."""
+    k, m = size_preset(name, scale, embedding)
+    model: dict[str, Any] = {"name": name, "embed_dim": k, "num_sets": m}
+    if hyper:
+        model["hyper"] = hyper
+    return Run(model, fraction_override(train_fraction))
+
+
+def fraction_override(train_fraction: float) -> dict[str, Any]:
+    """Data override for a share of the training rows (none for all of them)."""
+    return {} if train_fraction == 1.0 else {"fraction": train_fraction}
+
+
+def se_and_me(names: Iterable[str], scales: Iterable[int], train_fraction: float) -> list[Run]:
+    """Every model at every size, SE and ME (ME at 1x is SE and is left out)."""
+    return [sized(name, s, emb, train_fraction) for name in names for s in scales
+            for emb in ("SE", "ME") if not (emb == "ME" and s == 1)]
+
+
+def collapse(p: CollapseParams) -> list[Run]:
+    runs = [Run({"name": m, "embed_dim": k}) for m in p.models for k in p.embed_dims]
+    if p.field_ia_embed_dim not in p.embed_dims or p.spectrum_model not in p.models:
+        runs.append(Run({"name": p.spectrum_model, "embed_dim": p.field_ia_embed_dim}))
+    return runs
+
+
+def theory(p: TheoryParams) -> list[Run]:
+    return [Run({"name": "dcnv2", "embed_dim": p.dcnv2_embed_dim}, first_seed_only=True),
+            Run({"name": "ffm", "embed_dim": p.ffm_embed_dim}, first_seed_only=True)]
+
+
+def regularized(p: RegularizedParams) -> list[Run]:
+    sizes = sorted(set(p.embed_dims) | {p.heatmap_embed_dim})
+    return [Run({"name": m, "embed_dim": k}) for m in ("dcnv2", "dcnv2-reg") for k in sizes]
+
+
+def dnn_overfitting(p: OverfittingParams) -> list[Run]:
+    return [Run({"name": m, "embed_dim": k}) for m in p.models for k in p.embed_dims]
+
+
+def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
+    runs = se_and_me(p.models, p.scales, p.train_fraction)
+    return runs + se_and_me([p.field_ia_model], [p.field_ia_scale], p.train_fraction)
+
+
+def how_it_works(p: HowItWorksParams) -> list[Run]:
+    f, s = p.train_fraction, p.analysis_scale
+    runs = se_and_me(["dcnv2"], sorted(set(p.scales) | {s}), f)           # Figures 9, 10a-10d
+    runs += [sized(v, scale, "ME", f) for v in ("dcnv2-shared", "dcnv2-agree")
+             for scale in p.scales if scale > 1]                            # Figures 10c, 10d
+    runs += [sized(p.linear_model, s, "ME", f)]                             # Appendix E
+    runs += se_and_me(["dcnv2-reg", "dnn"], [s], f)                         # Appendix K
+    return runs
+
+
+def data_size(p: DataSizeParams) -> list[Run]:
+    runs = []
+    for fraction in p.fractions:
+        data = fraction_override(fraction)
+        runs += [Run({"name": "dcnv2", "embed_dim": k}, data) for k in p.embed_dims]
+        runs.append(Run({"name": "dcnv2", "embed_dim": p.me_embed_dim, "num_sets": p.me_sets},
+                        data))
+    return runs
+
+
+def depth_variants(p: AppendixParams) -> dict[str, dict[str, Any]]:
+    """Table 3's DCNv2 variants as hyper-parameters (``standard`` is the paper's DCNv2)."""
+    return {"standard": {}, "more_cross_layers": {"cross_layers": p.more_cross_layers},
+            "deeper_mlp": {"mlp_dims": list(p.deeper_mlp)}}
+
+
+def appendices(p: AppendixParams) -> list[Run]:
+    return [sized("dcnv2", s, "SE", p.train_fraction, **hyper)
+            for hyper in depth_variants(p).values() for s in p.depth_scales]
+
+
+GRIDS: dict[str, Callable[[Any], list[Run]]] = {
+    "collapse": collapse, "theory": theory, "regularized": regularized,
+    "dnn_overfitting": dnn_overfitting, "multi_embedding": multi_embedding,
+    "how_it_works": how_it_works, "data_size": data_size, "appendices": appendices,
+}
+
+
+def chapter_runs(profile: Profile, chapter: str, params: Any = None) -> list[Run]:
+    """The runs of ``chapter`` under ``profile`` (``params``: already resolved parameters)."""
+    params = params if params is not None else chapter_params(profile, chapter)
+    return GRIDS[chapter](params)
+
+
+def run_configs(profile: Profile, runs: Iterable[Run], seeds: Sequence[int]) -> list[RunConfig]:
+    """Every run under every seed (the first seed only where a run asks), duplicates dropped."""
+    configs: dict[str, RunConfig] = {}
+    for run in runs:
+        for seed in (seeds[:1] if run.first_seed_only else seeds):
+            config = profile.run_config(run.model, seed=seed, data=run.data)
+            configs.setdefault(run_id(config), config)
+    return list(configs.values())
+
+
+def profile_configs(profile: Profile, chapters: Iterable[str] | None = None,
+                    seeds: Sequence[int] | None = None) -> list[RunConfig]:
+    """Every run the chapters of ``profile`` need (all chapters by default), each once."""
+    from .config import ConfigError
+
+    names = list(chapters) if chapters else list(GRIDS)
+    unknown = [c for c in names if c not in GRIDS]
+    if unknown:
+        raise ConfigError(f"unknown chapter(s) {', '.join(unknown)}; known: {', '.join(GRIDS)}")
+    runs = [run for c in names for run in chapter_runs(profile, c)]
+    return run_configs(profile, runs, tuple(seeds) if seeds is not None else profile.seeds)

@@ -1,0 +1,208 @@
+"""Sweeps: every run a profile's chapters need, trained by a backend into the results store.
+
+``plan`` expands the chapters' grids (:mod:`embcollapse.grids`), so a sweep trains exactly what
+the notebooks read. Runs are independent and keyed by their configuration, so a sweep resumes:
+stored runs are skipped, runs that failed before are tried again (or skipped on request), and
+every failure is noted in the store with its error (``ResultsStore.failures``).
+
+Backends:
+
+* ``local``: in this process one run after another, or one worker process per device
+  (``devices=["cuda:0", "cuda:1"]``, each worker takes the next run when it is free);
+* ``slurm``: one submitit array job, one task per run, each task writing its record into the
+  shared store. ``cluster="local"`` runs the same array with submitit's local executor (tests).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from tqdm.auto import tqdm
+
+from .config import ConfigError, Profile, RunConfig, from_dict, run_id, to_dict
+from .grids import profile_configs
+from .results import ResultsStore
+
+BACKENDS = ("local", "slurm")
+
+
+@dataclass
+class SweepState:
+    """Where a sweep stands: stored runs, runs that failed (with their error), missing runs."""
+
+    stored: list[RunConfig] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)        # run id -> error
+    missing: list[RunConfig] = field(default_factory=list)      # neither stored nor failed
+    failed_configs: list[RunConfig] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.stored) + len(self.failed_configs) + len(self.missing)
+
+    def summary(self) -> str:
+        lines = [f"{self.total} runs: {len(self.stored)} stored, {len(self.failed)} failed, "
+                 f"{len(self.missing)} not yet run"]
+        for key, error in self.failed.items():
+            lines.append(f"  failed {key}: {error}")
+        return "\n".join(lines)
+
+
+def plan(profile: Profile, chapters: Iterable[str] | None = None,
+         seeds: Sequence[int] | None = None) -> list[RunConfig]:
+    """Every run the chapters of ``profile`` need, each once."""
+    return profile_configs(profile, chapters, seeds)
+
+
+def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
+    """Split ``configs`` into stored, failed and missing runs."""
+    out, failures = SweepState(), store.failures()
+    for config in configs:
+        key = run_id(config)
+        if store.has(config):
+            out.stored.append(config)
+        elif key in failures:
+            out.failed[key] = failures[key]["error"]
+            out.failed_configs.append(config)
+        else:
+            out.missing.append(config)
+    return out
+
+
+def to_run(configs: Iterable[RunConfig], store: ResultsStore,
+           retry_failed: bool = True) -> list[RunConfig]:
+    """The runs a sweep still has to train: missing ones, and failed ones unless told not to."""
+    now = state(configs, store)
+    return now.missing + (now.failed_configs if retry_failed else [])
+
+
+def train_one(config: dict[str, Any], store_root: str, device: str) -> dict[str, Any]:
+    """Train one run (a RunConfig as a mapping) into the store at ``store_root``.
+
+    The unit of work of every backend: importable, picklable arguments, no shared state. A run
+    that is already stored is not trained again; an error is noted in the store and re-raised.
+    """
+    store = ResultsStore(store_root)
+    record = store.load_or_run(from_dict(RunConfig, config, "run"), device=device,
+                               progress=False)
+    return {"run_id": record["run_id"], "test_auc": record["test"]["auc"],
+            "device": record["device"], "train_seconds": record["train_seconds"]}
+
+
+@dataclass
+class SweepResult:
+    trained: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"trained {len(self.trained)}, failed {len(self.failed)}"]
+        lines += [f"  failed {key}: {error}" for key, error in self.failed.items()]
+        return "\n".join(lines)
+
+
+def run_local(configs: Sequence[RunConfig], store: ResultsStore,
+              devices: Sequence[str] = ("auto",), progress: bool = True) -> SweepResult:
+    """Train ``configs``: in this process for one device, else one worker process per device."""
+    result = SweepResult()
+    if not configs:
+        return result
+    if len(devices) == 1:
+        for config in tqdm(configs, desc="sweep", disable=not progress):
+            _collect(result, config, lambda c=config: train_one(to_dict(c), str(store.root),
+                                                                devices[0]), store)
+        return result
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    for device in devices:
+        queue.put(device)
+    with ProcessPoolExecutor(len(devices), mp_context=context, initializer=_take_device,
+                             initargs=(queue,)) as pool:
+        futures = {pool.submit(_train_on_worker_device, to_dict(c), str(store.root)): c
+                   for c in configs}
+        for future in tqdm(as_completed(futures), total=len(futures), desc="sweep",
+                           disable=not progress):
+            _collect(result, futures[future], future.result, store)
+    return result
+
+
+_WORKER_DEVICE = "auto"
+
+
+def _take_device(queue: Any) -> None:
+    global _WORKER_DEVICE
+    _WORKER_DEVICE = queue.get()
+
+
+def _train_on_worker_device(config: dict[str, Any], store_root: str) -> dict[str, Any]:
+    return train_one(config, store_root, _WORKER_DEVICE)
+
+
+def _collect(result: SweepResult, config: RunConfig, call: Any, store: ResultsStore) -> None:
+    key = run_id(config)
+    try:
+        call()
+    except Exception as error:  # train_one noted it in the store; reported, the sweep goes on
+        note = store.failure_path(key)
+        if not note.exists():  # a task killed before it could note its error (time, memory)
+            store.record_failure(config, error)
+        result.failed[key] = json.loads(note.read_text())["error"]
+    else:
+        result.trained.append(key)
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """What the array job asks for. ``cluster``: None (Slurm, found by submitit), ``local`` or
+    ``debug`` (submitit's local executors, for tests)."""
+
+    folder: Path
+    cluster: str | None = None
+    partition: str | None = None
+    timeout_min: int = 24 * 60
+    gpus_per_task: int = 1
+    cpus_per_task: int = 8
+    mem_gb: int = 64
+    array_parallelism: int = 16
+    device: str = "cuda"
+
+
+def submit_slurm(configs: Sequence[RunConfig], store: ResultsStore,
+                 options: SlurmOptions) -> list[Any]:
+    """Submit one array job with a task per run; returns submitit jobs (``.job_id``,
+    ``.result()``). Every task writes into ``store``, which must be on a shared file system."""
+    import submitit
+
+    if not configs:
+        return []
+    executor = submitit.AutoExecutor(folder=str(options.folder), cluster=options.cluster)
+    params: dict[str, Any] = {"timeout_min": options.timeout_min,
+                              "gpus_per_node": options.gpus_per_task,
+                              "cpus_per_task": options.cpus_per_task, "mem_gb": options.mem_gb,
+                              "slurm_array_parallelism": options.array_parallelism,
+                              "name": "embcollapse-sweep"}
+    if options.partition:
+        params["slurm_partition"] = options.partition
+    executor.update_parameters(**params)
+    n = len(configs)
+    return executor.map_array(train_one, [to_dict(c) for c in configs],
+                              [str(store.root.resolve())] * n, [options.device] * n)
+
+
+def wait_slurm(jobs: Sequence[Any], configs: Sequence[RunConfig], store: ResultsStore,
+               progress: bool = True) -> SweepResult:
+    """Wait for submitted jobs and collect what each did (a task that died without noting
+    its failure, e.g. killed for time or memory, is noted here)."""
+    result = SweepResult()
+    for job, config in tqdm(list(zip(jobs, configs)), desc="sweep (slurm)",
+                            disable=not progress):
+        _collect(result, config, job.result, store)
+    return result
+
+
+def check_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise ConfigError(f"--backend: unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    return name

@@ -1,0 +1,146 @@
+"""Sweeps: the plan is what the chapters read, and sweeps resume (local and submitit backends)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from embcollapse import grids, sweep
+from embcollapse.chapters import CHAPTERS, chapter_params
+from embcollapse.cli import main
+from embcollapse.config import (DataConfig, ModelConfig, RunConfig, TrainConfig, load_profile,
+                                run_id)
+from embcollapse.results import ResultsStore
+
+
+def tiny(seed: int, **data) -> RunConfig:
+    return RunConfig(data=DataConfig(preset="tiny", rows=6_000, **data),
+                     model=ModelConfig(name="dnn", embed_dim=4, hyper={"mlp_dims": [16]}),
+                     train=TrainConfig(batch_size=1024, max_epochs=1), seed=seed)
+
+
+def test_every_chapter_has_a_grid_and_the_plan_is_their_union() -> None:
+    assert set(grids.GRIDS) == set(CHAPTERS)
+    profile = load_profile("smoke")
+    plan = sweep.plan(profile)
+    keys = [run_id(c) for c in plan]
+    assert len(keys) == len(set(keys)), "a run appears twice in the plan"
+    wanted = {run_id(c) for chapter in CHAPTERS
+              for c in grids.run_configs(profile, grids.chapter_runs(profile, chapter),
+                                         profile.seeds)}
+    assert set(keys) == wanted
+
+
+def test_multi_embedding_grid_pairs_single_and_multi_at_every_size() -> None:
+    params = chapter_params(load_profile("paper"), "multi_embedding")
+    runs = grids.multi_embedding(params)
+    by = {(r.name, r.model["embed_dim"], r.model["num_sets"]) for r in runs}
+    for name in params.models:
+        base = 50 if name == "nfwfm" else 10
+        for s in params.scales:
+            assert (name, base * s, 1) in by
+            assert s == 1 or (name, base, s) in by
+        assert all(m == 1 or k == base for (n, k, m) in by if n == name), "ME sets of base K"
+
+
+def test_data_size_grid_uses_nested_fractions() -> None:
+    params = chapter_params(load_profile("paper"), "data_size")
+    runs = grids.data_size(params)
+    fractions = {r.data.get("fraction", 1.0) for r in runs}
+    assert fractions == set(params.fractions)
+    assert sum(r.model.get("num_sets", 1) == params.me_sets for r in runs) == len(fractions)
+
+
+def test_theory_runs_use_the_first_seed_only() -> None:
+    profile = load_profile("paper")
+    configs = grids.run_configs(profile, grids.chapter_runs(profile, "theory"), (0, 1, 2))
+    assert {c.seed for c in configs} == {0} and len(configs) == 2
+
+
+def test_local_sweep_resumes_and_retries_failed_runs(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import embcollapse.train as train_mod
+
+    store = ResultsStore(tmp_path)
+    configs = [tiny(0), tiny(1)]
+    real_fit, calls = train_mod.fit, []
+
+    def flaky_fit(config, *args, **kwargs):
+        calls.append(config.seed)
+        if config.seed == 1 and calls.count(1) == 1:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real_fit(config, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "fit", flaky_fit)
+    first = sweep.run_local(sweep.to_run(configs, store), store, ["cpu"], progress=False)
+    assert first.trained == [run_id(configs[0])]
+    assert first.failed == {run_id(configs[1]): "RuntimeError: CUDA out of memory (simulated)"}
+    now = sweep.state(configs, store)
+    assert [run_id(c) for c in now.stored] == [run_id(configs[0])]
+    assert now.failed == first.failed and not now.missing
+    note = store.failures()[run_id(configs[1])]
+    assert "flaky_fit" in note["traceback"] and note["config"]["seed"] == 1
+
+    assert sweep.to_run(configs, store, retry_failed=False) == []
+    second = sweep.run_local(sweep.to_run(configs, store), store, ["cpu"], progress=False)
+    assert second.trained == [run_id(configs[1])] and not second.failed
+    assert calls == [0, 1, 1], "the stored run was trained again"
+    assert store.failures() == {} and sweep.to_run(configs, store) == []
+
+
+def test_local_sweep_with_one_worker_per_device(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    configs = [tiny(0), tiny(1), tiny(2, path="", fraction=0.5)]
+    result = sweep.run_local(configs, store, ["cpu", "cpu"], progress=False)
+    assert sorted(result.trained) == sorted(run_id(c) for c in configs)
+    assert all(store.has(c) for c in configs)
+
+
+def test_slurm_backend_through_submitits_local_executor(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path / "store")
+    good = tiny(0)
+    bad = RunConfig(data=DataConfig(name="criteo", path=str(tmp_path / "no-such-file.txt")),
+                    model=good.model, train=good.train, seed=0)
+    options = sweep.SlurmOptions(folder=tmp_path / "logs", cluster="local", gpus_per_task=0,
+                                 cpus_per_task=1, timeout_min=10, device="cpu")
+    jobs = sweep.submit_slurm([good, bad], store, options)
+    assert len(jobs) == 2
+    result = sweep.wait_slurm(jobs, [good, bad], store, progress=False)
+    assert result.trained == [run_id(good)] and store.has(good)
+    assert list(result.failed) == [run_id(bad)] and "no-such-file" in result.failed[run_id(bad)]
+    assert run_id(bad) in store.failures()
+    assert sweep.to_run([good, bad], store) == [bad]
+
+
+def test_sweep_cli_status_and_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["sweep", "--profile", "smoke", "--chapter", "theory", "--results",
+                 str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 runs: 0 stored, 0 failed, 2 not yet run" in out
+    assert out.count("would train") == 2 and "would train ffm" in out
+    assert main(["sweep", "--profile", "smoke", "--chapter", "no-such", "--results",
+                 str(tmp_path)]) == 2
+    assert "unknown chapter(s) no-such" in capsys.readouterr().err
+    assert main(["sweep", "--profile", "smoke", "--backend", "ssh"]) == 2
+
+
+def test_notebooks_of_a_paper_profile_read_only_the_store(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With train_missing false a chapter never trains; it gets the stored runs only."""
+    import yaml
+
+    from embcollapse.report import ChapterContext
+
+    path = tmp_path / "readonly.yaml"
+    path.write_text(yaml.safe_dump({"device": "cpu", "seeds": [0, 1], "train_missing": False,
+                                    "data": {"preset": "tiny", "rows": 6000},
+                                    "train": {"batch_size": 1024, "max_epochs": 1}}))
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path / "home"))
+    ctx = ChapterContext(str(path))
+    run = grids.Run({"name": "dnn", "embed_dim": 4, "hyper": {"mlp_dims": [16]}})
+    assert ctx.runs([run]) == []
+    ctx.store.load_or_run(ctx.run_config(run.model, seed=1), device="cpu", progress=False)
+    records = ctx.runs([run])
+    assert [r["config"]["seed"] for r in records] == [1]
+    assert json.loads(json.dumps(records[0]))["run_id"] == records[0]["run_id"]
