@@ -13,7 +13,9 @@ pytestmark = pytest.mark.slow
 
 # figures each chapter must show (a lower bound on <img> tags in its page)
 FIGURES = {"00_synthetic_data": 2, "01_embedding_collapse": 3, "02_interaction_collapse": 3,
-           "03_regularized_dcnv2": 4, "04_dnn_overfitting": 3}
+           "03_regularized_dcnv2": 4, "04_dnn_overfitting": 3, "05_multi_embedding": 2,
+           "06_how_multi_embedding_works": 4, "07_data_size": 1, "08_appendices": 1,
+           "20_reproduction_summary": 1}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,36 @@ def test_collapse_chapter_shows_the_papers_numbers_beside_ours(built: tuple[Path
         assert heading in html
     assert "paper: mean IA (Criteo, Table 2)" in html
     assert "In this build:" in html
+
+
+def test_summary_page_lists_every_paper_item_with_a_computed_status(
+        built: tuple[Path, Path]) -> None:
+    from embcollapse.claims import CATALOGUE, summary_frame
+
+    _, index = built
+    html = unescape((index.parent / "chapters" / "20_reproduction_summary.html").read_text())
+    for item in CATALOGUE:
+        assert f">{item.key}<" in html, f"{item.key} is not on the summary page"
+    summary = summary_frame("smoke").set_index("item")
+    # every item a chapter reproduces was claimed by that chapter under smoke; only the
+    # diagram, the Avazu results and the full-data statistics (or Appendix B, off) remain
+    unclaimed = set(summary.index[summary.status == "not run"])
+    assert unclaimed <= {"Table 6", "Figure 13", "Table 4", "Figure 11"}, unclaimed
+    assert summary.loc["Figure 7", "status"] == "not an experiment"
+
+
+def test_the_catalogue_covers_every_figure_and_table_the_paper_mentions() -> None:
+    from embcollapse.claims import CATALOGUE, ITEMS, paper_items
+
+    paper = Path(book.book_dir()).parents[1] / "shared" / "paper" / "paper.txt"
+    if not paper.is_file():
+        pytest.skip("../shared/paper is not present")
+    mentioned = paper_items(paper.read_text())
+    assert len(mentioned) > 25
+    keys = {k.split(" (")[0] for k in ITEMS}
+    assert mentioned <= keys, mentioned - keys
+    chapters = {p.stem for p in book.chapter_notebooks()}
+    assert all(item.chapter in chapters for item in CATALOGUE if item.chapter)
 
 
 def test_unknown_profile_or_chapter_fails_clearly(tmp_path: Path) -> None:

