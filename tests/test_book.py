@@ -135,3 +135,37 @@ def test_every_chapter_runs_on_real_criteo_rows(tmp_path: Path, shared_data: Pat
     outputs = "".join(str(o) for c in collapse.cells for o in c.get("outputs", []))
     assert f"criteo from {profile['data']['path']}" in outputs
     assert "over 39 fields" in outputs          # Figure 2's summary line: Criteo's 39 fields
+
+
+def test_a_read_only_profile_with_an_empty_store_is_refused_before_executing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from embcollapse.config import ConfigError
+
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path / "empty-home"))
+    with pytest.raises(ConfigError, match="embcollapse sweep --profile paper"):
+        book.run_chapters("paper", out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_chapters_of_a_read_only_profile_use_what_the_store_holds(
+        built: tuple[Path, Path], tmp_path: Path) -> None:
+    """A profile that does not train (train_missing: false) and whose store holds only part of
+    its runs (here: seed 0 of seeds [0, 1], trained by the smoke build) still executes every
+    chapter, and each chapter says how many runs it is missing."""
+    import nbformat
+    import yaml
+
+    from embcollapse.config import load_profile, to_dict
+
+    values = to_dict(load_profile("smoke"))
+    values.pop("name")
+    values.update(seeds=[0, 1], train_missing=False)
+    path = tmp_path / "smoke-readonly.yaml"
+    path.write_text(yaml.safe_dump(values))
+    executed = book.run_chapters(str(path), out_dir=tmp_path / "executed", progress=False)
+    said = 0
+    for page in executed:
+        nb = nbformat.read(page, as_version=4)
+        outputs = "".join(str(o) for c in nb.cells for o in c.get("outputs", []))
+        said += "runs this section reads are not in the results store" in outputs
+    assert said >= 6, "chapters should say which runs are missing"

@@ -144,3 +144,22 @@ def test_notebooks_of_a_paper_profile_read_only_the_store(tmp_path: Path,
     records = ctx.runs([run])
     assert [r["config"]["seed"] for r in records] == [1]
     assert json.loads(json.dumps(records[0]))["run_id"] == records[0]["run_id"]
+
+
+def test_datasets_are_prepared_once_before_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import embcollapse.data as data_mod
+
+    seen = []
+    real = data_mod.load_dataset
+
+    def counting(config):
+        seen.append(config.fraction)
+        return real(config)
+
+    monkeypatch.setattr(data_mod, "load_dataset", counting)
+    lines = sweep.prepare_data([tiny(0), tiny(1), tiny(0, fraction=0.3)])
+    assert seen == [1.0] and lines == ["synthetic: 6,000 rows"]
+    bad = RunConfig(data=DataConfig(name="criteo", path="/no/such/train.txt"),
+                    model=tiny(0).model, train=tiny(0).train)
+    with pytest.raises(Exception, match="/no/such/train.txt"):
+        sweep.prepare_data([bad])

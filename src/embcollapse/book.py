@@ -75,7 +75,7 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
                  parameters: Mapping[str, Any] | None = None, out_dir: Path | None = None,
                  progress: bool = True) -> list[Path]:
     """Execute chapters (all, or those whose file stem contains one of ``chapters``)."""
-    load_profile(profile)  # fail early on an unknown profile
+    check_store(load_profile(profile))  # fail early on an unknown profile or an empty store
     out_dir = out_dir or build_root() / "executed" / Path(profile).stem
     pages = chapter_notebooks()
     if chapters:
@@ -92,6 +92,25 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
                                      {"profile": profile, **(parameters or {})}, progress))
         print(f"[book] {page.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
     return done
+
+
+def check_store(prof: Any) -> None:
+    """For a profile whose notebooks only read (``train_missing: false``): say what the store
+    holds, and refuse to execute chapters when it holds none of the profile's runs."""
+    if prof.train_missing:
+        return
+    from .config import ConfigError
+    from .results import ResultsStore
+    from .sweep import plan, state
+
+    store = ResultsStore()
+    now = state(plan(prof), store)
+    print(f"[book] profile {prof.name} reads the results store {store.root}: {now.summary()}",
+          flush=True)
+    if not now.stored:
+        raise ConfigError(f"profile {prof.name}: none of its {now.total} runs is in the results "
+                          f"store {store.root}; its notebooks do not train (train_missing: "
+                          f"false). Train them first: embcollapse sweep --profile {prof.name}")
 
 
 def stage_book(executed_dir: Path, stage: Path) -> Path:

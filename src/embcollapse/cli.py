@@ -74,6 +74,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       f"M={config.model.num_sets} data.fraction={config.data.fraction} "
                       f"seed={config.seed}")
         return 0
+    if todo and not args.no_prepare:
+        for line in sweep.prepare_data(todo):
+            print(f"[sweep] data ready: {line}")
     if args.backend == "local":
         devices = _sweep_devices(args.devices or profile.device)
         print(f"[sweep] training {len(todo)} runs locally on {', '.join(devices)}")
@@ -213,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-failed", action="store_true",
                    help="do not retry runs that failed before")
     p.add_argument("--results", type=Path, default=None, help="results store folder")
+    p.add_argument("--no-prepare", action="store_true",
+                   help="do not prepare the datasets here first (each run prepares its own)")
     p.add_argument("--wait", action="store_true", help="(slurm) wait for the tasks and report")
     p.add_argument("--slurm-folder", type=Path, default=None,
                    help="submitit logs (default <results>/slurm); must be on a shared disk")

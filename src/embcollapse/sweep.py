@@ -79,6 +79,28 @@ def to_run(configs: Iterable[RunConfig], store: ResultsStore,
     return now.missing + (now.failed_configs if retry_failed else [])
 
 
+def prepare_data(configs: Iterable[RunConfig]) -> list[str]:
+    """Prepare every dataset the runs read, once, before the runs are dispatched (workers and
+    array tasks would otherwise each prepare a missing dataset at the same time). A dataset that
+    cannot be prepared raises here, naming its file, before anything is submitted.
+
+    Returns:
+        One line per dataset: its name and rows.
+    """
+    from .config import replace
+    from .data import load_dataset
+
+    seen: dict[str, Any] = {}
+    for config in configs:
+        whole = replace(config.data, {"fraction": 1.0}, "data")   # fractions share one dataset
+        seen.setdefault(repr(to_dict(whole)), whole)
+    lines = []
+    for data in seen.values():
+        prepared = load_dataset(data)
+        lines.append(f"{prepared.name}: {len(prepared.train) + len(prepared.valid) + len(prepared.test):,} rows")
+    return lines
+
+
 def train_one(config: dict[str, Any], store_root: str, device: str) -> dict[str, Any]:
     """Train one run (a RunConfig as a mapping) into the store at ``store_root``.
 
