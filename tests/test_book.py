@@ -148,24 +148,43 @@ def test_a_read_only_profile_with_an_empty_store_is_refused_before_executing(
 
 
 def test_chapters_of_a_read_only_profile_use_what_the_store_holds(
-        built: tuple[Path, Path], tmp_path: Path) -> None:
+        built: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A profile that does not train (train_missing: false) and whose store holds only part of
-    its runs (here: seed 0 of seeds [0, 1], trained by the smoke build) still executes every
-    chapter, and each chapter says how many runs it is missing."""
+    its runs still executes every chapter it can: here the store holds seed 0 of seeds [0, 1]
+    (trained by the smoke build) without the FFM run. Each chapter says how many runs it is
+    missing; the chapter that needs the FFM run fails alone, and the others are executed."""
+    import os
+    import shutil
+
     import nbformat
     import yaml
 
     from embcollapse.config import load_profile, to_dict
 
+    home = tmp_path / "home"
+    shutil.copytree(Path(os.environ["EMBCOLLAPSE_HOME"]) / "results" / "runs",
+                    home / "results" / "runs")
+    for record in (home / "results" / "runs").glob("*/record.json"):
+        if '"name": "ffm"' in record.read_text():
+            shutil.rmtree(record.parent)
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(home))
     values = to_dict(load_profile("smoke"))
     values.pop("name")
     values.update(seeds=[0, 1], train_missing=False)
     path = tmp_path / "smoke-readonly.yaml"
     path.write_text(yaml.safe_dump(values))
-    executed = book.run_chapters(str(path), out_dir=tmp_path / "executed", progress=False)
+    out = tmp_path / "executed"
+    with pytest.raises(book.ChaptersFailed) as failure:
+        book.run_chapters(str(path), out_dir=out, progress=False)
+    assert failure.value.failed == ["02_interaction_collapse"]
+    assert len(failure.value.executed) == len(book.chapter_notebooks()) - 1
     said = 0
-    for page in executed:
+    for page in failure.value.executed:
         nb = nbformat.read(page, as_version=4)
         outputs = "".join(str(o) for c in nb.cells for o in c.get("outputs", []))
         said += "runs this section reads are not in the results store" in outputs
     assert said >= 6, "chapters should say which runs are missing"
+    stage = book.stage_book(out, tmp_path / "stage", allow_failed=True)
+    assert (stage / "chapters" / "02_interaction_collapse.ipynb").is_file()
+    with pytest.raises(FileNotFoundError):
+        book.stage_book(out, tmp_path / "stage2")       # a normal build does not hide it

@@ -20,6 +20,15 @@ from . import paths
 from .config import load_profile
 
 
+class ChaptersFailed(RuntimeError):
+    """Chapters that raised while executing; the others were executed (``executed``)."""
+
+    def __init__(self, failed: list[str], executed: list[Path]) -> None:
+        super().__init__(f"chapter(s) failed: {', '.join(failed)}; their partial notebooks "
+                         f"(with the error) are kept as *.failed.ipynb")
+        self.failed, self.executed = failed, executed
+
+
 def book_dir() -> Path:
     root = paths.checkout_root()
     if root is None:
@@ -65,17 +74,30 @@ def execute_notebook(source: Path, output: Path, parameters: Mapping[str, Any],
                                        progress_bar=progress)
         except Exception:
             if partial.exists():
-                partial.replace(output.with_name(f"{output.stem}.failed.ipynb"))
+                partial.replace(failed_copy(output))
             raise
         partial.replace(output)
+        failed_copy(output).unlink(missing_ok=True)   # an older failure is no longer current
     return output
+
+
+def failed_copy(output: Path) -> Path:
+    """Where papermill's partial notebook of a failed chapter is kept."""
+    return output.with_name(f"{output.stem}.failed.ipynb")
 
 
 def run_chapters(profile: str, chapters: Iterable[str] | None = None,
                  parameters: Mapping[str, Any] | None = None, out_dir: Path | None = None,
-                 progress: bool = True) -> list[Path]:
-    """Execute chapters (all, or those whose file stem contains one of ``chapters``)."""
-    check_store(load_profile(profile))  # fail early on an unknown profile or an empty store
+                 progress: bool = True, keep_going: bool | None = None) -> list[Path]:
+    """Execute chapters (all, or those whose file stem contains one of ``chapters``).
+
+    ``keep_going`` (default: for profiles that only read the store, whose chapters may lack
+    runs) executes the remaining chapters after one fails and then raises
+    :class:`ChaptersFailed`; otherwise the first failure stops everything.
+    """
+    prof = load_profile(profile)
+    check_store(prof)  # fail early on an unknown profile or an empty store
+    keep_going = (not prof.train_missing) if keep_going is None else keep_going
     out_dir = out_dir or build_root() / "executed" / Path(profile).stem
     pages = chapter_notebooks()
     if chapters:
@@ -84,13 +106,22 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
         if not pages:
             raise ValueError(f"no chapter matches {wanted}; chapters: "
                              f"{', '.join(p.stem for p in chapter_notebooks())}")
-    done = []
+    done, failed = [], []
     for page in pages:
         t0 = time.perf_counter()
         print(f"[book] executing {page.name} (profile {profile})", flush=True)
-        done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
-                                     {"profile": profile, **(parameters or {})}, progress))
+        try:
+            done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
+                                         {"profile": profile, **(parameters or {})}, progress))
+        except Exception as err:
+            if not keep_going:
+                raise
+            failed.append(page.stem)
+            print(f"[book] {page.name} FAILED: {type(err).__name__}; going on", flush=True)
+            continue
         print(f"[book] {page.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    if failed:
+        raise ChaptersFailed(failed, done)
     return done
 
 
@@ -113,8 +144,9 @@ def check_store(prof: Any) -> None:
                           f"false). Train them first: embcollapse sweep --profile {prof.name}")
 
 
-def stage_book(executed_dir: Path, stage: Path) -> Path:
-    """Copy the book's pages into ``stage``, chapters replaced by their executed notebooks."""
+def stage_book(executed_dir: Path, stage: Path, allow_failed: bool = False) -> Path:
+    """Copy the book's pages into ``stage``, chapters replaced by their executed notebooks
+    (with ``allow_failed``, a failed chapter's partial notebook, error shown, stands in)."""
     if stage.exists():
         shutil.rmtree(stage)
     source = book_dir()
@@ -122,6 +154,11 @@ def stage_book(executed_dir: Path, stage: Path) -> Path:
                                                                  ".ipynb_checkpoints"))
     for page in chapter_notebooks():
         executed = executed_dir / f"{page.stem}.ipynb"
+        if allow_failed and not executed.is_file() and failed_copy(executed).is_file():
+            print(f"[book] {page.stem} failed: its partial notebook goes into the book", flush=True)
+            shutil.copy2(failed_copy(executed), stage / "chapters" / executed.name)
+            (stage / "chapters" / page.name).unlink()
+            continue
         if not executed.is_file():
             raise FileNotFoundError(f"{executed} is missing: run the chapters first "
                                     f"(make run PROFILE=...)")
@@ -134,9 +171,18 @@ def build_book(profile: str, execute: bool = True, progress: bool = True) -> Pat
     """Execute the chapters (unless ``execute`` is False) and build the HTML; returns index.html."""
     name = Path(profile).stem
     executed_dir = build_root() / "executed" / name
+    read_only = not load_profile(profile).train_missing
+    failure = None
     if execute:
-        run_chapters(profile, out_dir=executed_dir, progress=progress)
-    return build_html(stage_book(executed_dir, build_root() / "book" / name))
+        try:
+            run_chapters(profile, out_dir=executed_dir, progress=progress)
+        except ChaptersFailed as err:   # only for read-only profiles: build what there is
+            failure = err
+    index = build_html(stage_book(executed_dir, build_root() / "book" / name,
+                                  allow_failed=read_only))
+    if failure is not None:
+        raise ChaptersFailed(failure.failed, [index])
+    return index
 
 
 def build_html(stage: Path) -> Path:

@@ -44,15 +44,22 @@ def cmd_book(args: argparse.Namespace) -> int:
     from . import book
 
     params = dict(_parse_override(p) for p in args.param)
-    if args.action == "run":
-        for path in book.run_chapters(args.profile, args.chapter or None, params):
-            print(path)
-    else:
-        if params or args.chapter:
-            raise ConfigError("book build runs every chapter with its profile values; use "
-                              "`book run --chapter ... -p ...` for overrides")
-        index = book.build_book(args.profile, execute=not args.no_execute)
-        print(f"\nThe book is at {index}")
+    try:
+        if args.action == "run":
+            for path in book.run_chapters(args.profile, args.chapter or None, params):
+                print(path)
+        else:
+            if params or args.chapter:
+                raise ConfigError("book build runs every chapter with its profile values; use "
+                                  "`book run --chapter ... -p ...` for overrides")
+            index = book.build_book(args.profile, execute=not args.no_execute)
+            print(f"\nThe book is at {index}")
+    except book.ChaptersFailed as err:
+        print(f"embcollapse: {err}; `embcollapse sweep --profile {args.profile} --status` "
+              f"says which runs are missing", file=sys.stderr)
+        if args.action == "build" and err.executed:
+            print(f"The book (with the failed chapters' partial pages) is at {err.executed[0]}")
+        return 1
     return 0
 
 
