@@ -120,3 +120,22 @@ def test_random_sets_are_diverse_and_single_embedding_splits_into_groups() -> No
         split_columns(np.zeros((5, 10)), 3)
     with pytest.raises(ValueError, match="at least two"):
         set_diversity([np.zeros((5, 2))])
+
+
+def test_side_by_side_ia_joins_the_sets_of_each_field() -> None:
+    from embcollapse.analysis import side_by_side_ia
+
+    eye = torch.eye(6)
+    sets = [[eye[:, :3], eye[:, :2]], [eye[:, 3:], eye[:, :2]]]      # [set][field]
+    # field 0: the two sets span complementary spaces -> identity of rank 6; field 1: rank 2
+    assert side_by_side_ia(sets).tolist() == pytest.approx([6.0, 2.0])
+    assert side_by_side_ia(sets[:1]).tolist() == pytest.approx([3.0, 2.0])
+
+
+def test_field_diversity_leaves_out_fields_too_small_to_differ() -> None:
+    from embcollapse.analysis.diversity import field_diversity
+
+    eye = np.eye(20)
+    sets = [[eye[:, :5], eye[:5, :5]], [eye[:, 5:10], np.eye(5)[:, ::-1]]]
+    assert field_diversity(sets).tolist() == pytest.approx([1.0, 0.0])
+    assert field_diversity(sets, min_rows=5).tolist() == pytest.approx([1.0])

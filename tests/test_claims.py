@@ -64,3 +64,20 @@ def test_paper_auc_and_sizes_line_up() -> None:
     sized = with_sizes(runs)
     assert list(sized.embedding) == ["SE", "ME", "SE", "ME"]
     assert list(sized.scale) == [4, 4, 3, 3]
+
+
+def test_find_run_and_mean_normalized_ia() -> None:
+    import pandas as pd
+
+    from embcollapse.analysis import random_ia
+    from embcollapse.report import find_run, mean_normalized_ia
+
+    records = [{"id": 0}, {"id": 1}, {"id": 2}]
+    frame = pd.DataFrame({"model": ["dnn", "dcnv2", "dcnv2"], "scale": [1, 1, 4]})
+    assert find_run(records, frame, model="dcnv2", scale=4) == {"id": 2}
+    assert find_run(records, frame, model="dcnv2") == {"id": 1}
+    assert find_run(records, frame, model="ipnn") is None
+    record = {"config": {"model": {"embed_dim": 4}}, "field_ia": [[2.0, 3.0]],
+              "field_dims": [50, 80]}
+    expected = (2.0 / random_ia(50, 4) + 3.0 / random_ia(80, 4)) / 2
+    assert mean_normalized_ia(record) == pytest.approx(expected)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from . import paths
-from .config import load_profile
+from .config import ConfigError, Profile, load_profile
 
 
 class ChaptersFailed(RuntimeError):
@@ -125,12 +125,11 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
     return done
 
 
-def check_store(prof: Any) -> None:
+def check_store(prof: Profile) -> None:
     """For a profile whose notebooks only read (``train_missing: false``): say what the store
     holds, and refuse to execute chapters when it holds none of the profile's runs."""
     if prof.train_missing:
         return
-    from .config import ConfigError
     from .results import ResultsStore
     from .sweep import plan, state
 

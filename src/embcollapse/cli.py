@@ -73,7 +73,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     configs = sweep.plan(profile, args.chapter or None, args.seeds or None)
     before = sweep.state(configs, store)
     print(f"[sweep] profile {profile.name}, store {store.root}\n[sweep] {before.summary()}")
-    todo = sweep.to_run(configs, store, retry_failed=not args.skip_failed)
+    todo = before.to_run(retry_failed=not args.skip_failed)
     if args.status or args.dry_run:
         if args.dry_run:
             for config in todo:

@@ -41,6 +41,27 @@ def paper_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
+def mean_normalized_ia(record: dict[str, Any]) -> float:
+    """Mean over fields of IA / IA(random table of the same shape) of a single-embedding run
+    (paper Appendix I), from its stored per-field IA."""
+    from .analysis import random_ia
+
+    k = record["config"]["model"]["embed_dim"]
+    return float(np.mean([ia / random_ia(d, k)
+                          for ia, d in zip(record["field_ia"][0], record["field_dims"])]))
+
+
+def find_run(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
+             **match: Any) -> dict[str, Any] | None:
+    """The first record whose row of ``frame`` (a frame of the same records, in order) has
+    every ``column=value`` of ``match``; None when there is none."""
+    hits = np.ones(len(frame), dtype=bool)
+    for column, value in match.items():
+        hits &= (frame[column] == value).to_numpy()
+    index = np.flatnonzero(hits)
+    return records[int(index[0])] if len(index) else None
+
+
 def with_sizes(frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``embedding`` (SE/ME) and ``scale`` (N in "Nx", relative to the model's base K)."""
     from .models.registry import default_embed_dim

@@ -43,6 +43,10 @@ class SweepState:
     def total(self) -> int:
         return len(self.stored) + len(self.failed_configs) + len(self.missing)
 
+    def to_run(self, retry_failed: bool = True) -> list[RunConfig]:
+        """The runs still to train: missing ones, and failed ones unless told not to."""
+        return self.missing + (self.failed_configs if retry_failed else [])
+
     def summary(self) -> str:
         lines = [f"{self.total} runs: {len(self.stored)} stored, {len(self.failed)} failed, "
                  f"{len(self.missing)} not yet run"]
@@ -75,8 +79,7 @@ def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
 def to_run(configs: Iterable[RunConfig], store: ResultsStore,
            retry_failed: bool = True) -> list[RunConfig]:
     """The runs a sweep still has to train: missing ones, and failed ones unless told not to."""
-    now = state(configs, store)
-    return now.missing + (now.failed_configs if retry_failed else [])
+    return state(configs, store).to_run(retry_failed)
 
 
 def prepare_data(configs: Iterable[RunConfig]) -> list[str]:

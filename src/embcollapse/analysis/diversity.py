@@ -16,12 +16,14 @@ import torch
 from .spectrum import ArrayLike
 
 
+def _numpy(matrix: ArrayLike) -> np.ndarray:
+    return matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+
+
 def orthonormal_basis(matrix: ArrayLike, rtol: float = 1e-6) -> np.ndarray:
     """An orthonormal basis of the column space: (D, r), r the numerical rank."""
-    m = np.asarray(matrix.detach().cpu() if isinstance(matrix, torch.Tensor) else matrix,
-                   dtype=np.float64)
-    u, s, _ = np.linalg.svd(m, full_matrices=False)
-    rank = int((s > rtol * (s[0] if s.size else 0.0)).sum()) if s.size and s[0] > 0 else 0
+    u, s, _ = np.linalg.svd(_numpy(matrix).astype(np.float64), full_matrices=False)
+    rank = int((s > rtol * s[0]).sum()) if s.size and s[0] > 0 else 0
     return u[:, :rank]
 
 
@@ -47,13 +49,17 @@ def set_diversity(tables: Sequence[ArrayLike]) -> float:
 
 def split_columns(table: ArrayLike, groups: int) -> list[np.ndarray]:
     """A (D, G*K) table as G tables of K columns (a single embedding seen as G "sets")."""
-    m = np.asarray(table.detach().cpu() if isinstance(table, torch.Tensor) else table)
+    m = _numpy(table)
     if m.shape[1] % groups:
         raise ValueError(f"{m.shape[1]} columns do not split into {groups} equal groups")
     return np.split(m, groups, axis=1)
 
 
-def field_diversity(sets: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
-    """Per-field diversity of a model's sets, ``sets[m][i]`` -> (N,)."""
-    fields = len(sets[0])
-    return np.array([set_diversity([s[i] for s in sets]) for i in range(fields)])
+def field_diversity(sets: Sequence[Sequence[ArrayLike]], min_rows: int = 0) -> np.ndarray:
+    """Per-field diversity of a model's sets, ``sets[m][i]`` -> (fields kept,).
+
+    ``min_rows``: keep only fields whose tables have more rows than this (with D_i <= K every
+    set spans all of R^{D_i} and the diversity is 0 by construction).
+    """
+    keep = [i for i, t in enumerate(sets[0]) if len(t) > min_rows]
+    return np.array([set_diversity([s[i] for s in sets]) for i in keep])

@@ -58,6 +58,16 @@ def model_field_ia(tables: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
     return np.array([[information_abundance(t) for t in row] for row in tables])
 
 
+def side_by_side_ia(tables: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
+    """Per field, IA of the M sets' tables side by side, (D_i, M*K): (N,) from [set][field].
+
+    For one set this is :func:`model_field_ia`'s row; for multi-embedding it compares with a
+    single table of the same total width (paper Figure 8b, Table 2's ME column).
+    """
+    return np.array([information_abundance(torch.cat([torch.as_tensor(s[i]) for s in tables], 1))
+                     for i in range(len(tables[0]))])
+
+
 def model_spectra(tables: Sequence[Sequence[ArrayLike]]) -> list[list[np.ndarray]]:
     """Singular values of every table, [set][field] -> (min(D_i, K),)."""
     return [[singular_values(t) for t in row] for row in tables]
