@@ -7,7 +7,8 @@ import pytest
 
 from embcollapse.chapters import chapter_params
 from embcollapse.config import (ConfigError, DataConfig, ModelConfig, RunConfig, from_dict,
-                                list_profiles, load_profile, replace, run_id)
+                                list_profiles, load_profile, replace)
+from embcollapse.identity import run_id
 
 
 def test_profiles_exist_and_load() -> None:
@@ -57,9 +58,10 @@ def test_chapter_overrides_take_precedence_and_none_means_profile() -> None:
 
 
 def test_run_id_is_stable_and_sensitive() -> None:
-    a = RunConfig(model=ModelConfig(name="dnn", embed_dim=10))
-    b = RunConfig(model=ModelConfig(name="dnn", embed_dim=10))
-    c = RunConfig(model=ModelConfig(name="dnn", embed_dim=11))
+    tiny = DataConfig(preset="tiny", rows=2_000)
+    a = RunConfig(data=tiny, model=ModelConfig(name="dnn", embed_dim=10))
+    b = RunConfig(data=tiny, model=ModelConfig(name="dnn", embed_dim=10))
+    c = RunConfig(data=tiny, model=ModelConfig(name="dnn", embed_dim=11))
     assert run_id(a) == run_id(b) != run_id(c)
     assert len(run_id(a)) == 12
     assert run_id(replace(a, {"seed": 1})) != run_id(a)

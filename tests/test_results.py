@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from embcollapse import results as results_mod
-from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig, run_id
+from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from embcollapse.identity import run_id
 from embcollapse.results import ResultsStore
 
 CFG = RunConfig(data=DataConfig(preset="tiny", rows=8_000),
@@ -20,7 +21,8 @@ def test_round_trip_and_cache_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert not store.has(CFG)
     first = store.load_or_run(CFG, device="cpu", progress=False)
     assert store.has(CFG) and first["run_id"] == run_id(CFG)
-    assert first["config"]["model"]["hyper"] == {"mlp_dims": [16]}
+    assert first["config"]["model"]["hyper"] == {"mlp_dims": [16], "dropout": 0.2,
+                                                 "projection": "nonlinear"}   # defaults filled
     assert set(first) >= {"history", "test", "valid", "field_ia", "singular_values",
                           "train_seconds", "device", "package_version", "git_commit"}
     state = store.load_state(CFG)

@@ -20,6 +20,7 @@ def _parse_override(text: str) -> tuple[str, object]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .report import per_set_ia, run_ia
     from .results import ResultsStore
 
     profile = load_profile(args.profile)
@@ -32,10 +33,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = profile.run_config(model, seed=seed, data=dict(
             _parse_override(d) for d in args.data))
         record = store.load_or_run(config, device=args.device or profile.device)
+        ia = {"mean_ia": run_ia(record)}           # ME: the sets' tables side by side
+        if config.model.num_sets > 1:
+            ia["mean_ia_per_set"] = per_set_ia(record)
         print(json.dumps({"run_id": record["run_id"], "seed": seed, "best_epoch":
-                          record["best_epoch"], "test": record["test"],
-                          "mean_ia": float(sum(map(sum, record["field_ia"]))
-                                           / sum(map(len, record["field_ia"]))),
+                          record["best_epoch"], "test": record["test"], **ia,
                           "device": record["device"]}))
     return 0
 

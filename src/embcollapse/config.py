@@ -2,14 +2,13 @@
 
 Every mapping read from a file or given as overrides goes through :func:`from_dict`, which
 rejects unknown keys with the dotted path of the key and the keys it knows. A run is named by
-:func:`run_id`, a short hash of its resolved configuration, so the same experiment always maps to
-the same record in the results store.
+:func:`embcollapse.identity.run_id` (its resolved configuration, its data's fingerprint and the
+semantics version), so the same experiment always maps to the same record in the results store.
 """
 from __future__ import annotations
 
 import collections.abc
 import dataclasses
-import hashlib
 import json
 import types
 import typing
@@ -95,12 +94,6 @@ class RunConfig:
 def to_dict(config: Any) -> dict[str, Any]:
     """A plain, JSON-ready dict of a config dataclass."""
     return json.loads(json.dumps(asdict(config), default=dict))
-
-
-def run_id(config: RunConfig) -> str:
-    """A 12-character hash of the resolved run configuration."""
-    blob = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def _type_name(tp: Any) -> str:

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
                        MultiEmbeddingParams, OverfittingParams, RegularizedParams, TheoryParams,
                        chapter_params)
-from .config import Profile, RunConfig, run_id
+from .config import Profile, RunConfig
+from .identity import resolved_key
 from .models.sizes import size_preset
 
 
@@ -125,12 +126,13 @@ def chapter_runs(profile: Profile, chapter: str, params: Any = None) -> list[Run
 
 
 def run_configs(profile: Profile, runs: Iterable[Run], seeds: Sequence[int]) -> list[RunConfig]:
-    """Every run under every seed (the first seed only where a run asks), duplicates dropped."""
+    """Every run under every seed (the first seed only where a run asks), duplicates (the same
+    resolved configuration) dropped; no data is read."""
     configs: dict[str, RunConfig] = {}
     for run in runs:
         for seed in (seeds[:1] if run.first_seed_only else seeds):
             config = profile.run_config(run.model, seed=seed, data=run.data)
-            configs.setdefault(run_id(config), config)
+            configs.setdefault(resolved_key(config), config)
     return list(configs.values())
 
 

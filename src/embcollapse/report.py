@@ -10,8 +10,23 @@ from . import paths
 from .config import DataConfig, Profile
 
 
+def run_ia(record: dict[str, Any]) -> float:
+    """A run's information abundance: mean over fields of the IA of each field's table, for
+    multi-embedding the M sets' tables side by side, (D_i, M*K) (the paper's measure)."""
+    return float(np.mean(record["field_ia_concat"]))
+
+
+def per_set_ia(record: dict[str, Any]) -> list[float]:
+    """Mean over fields of every embedding set's own IA, (M,): not the run's IA for M > 1."""
+    return [float(np.mean(row)) for row in record["field_ia"]]
+
+
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run: model, K, M, seed, metrics, mean IA, epochs, time, device, run id."""
+    """One row per run: model, K, M, seed, metrics, IA, epochs, time, device, run id.
+
+    ``mean_ia`` is :func:`run_ia` (ME: sets side by side); ``mean_ia_per_set`` the mean of
+    :func:`per_set_ia` (the same for SE).
+    """
     rows = []
     for r in records:
         cfg = r["config"]
@@ -19,7 +34,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "model": cfg["model"]["name"], "embed_dim": cfg["model"]["embed_dim"],
             "num_sets": cfg["model"]["num_sets"], "seed": cfg["seed"],
             "test_auc": r["test"]["auc"], "test_logloss": r["test"]["logloss"],
-            "valid_auc": r["valid"]["auc"], "mean_ia": float(np.mean(r["field_ia"])),
+            "valid_auc": r["valid"]["auc"], "mean_ia": run_ia(r),
+            "mean_ia_per_set": float(np.mean(per_set_ia(r))),
             "best_epoch": r["best_epoch"], "epochs": len(r["history"]),
             "train_seconds": r["train_seconds"], "num_parameters": r["num_parameters"],
             "device": r["device"], "run_id": r["run_id"],

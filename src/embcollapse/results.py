@@ -1,11 +1,12 @@
-"""The results store: one record per run, keyed by the hash of its configuration.
+"""The results store: one record per run, keyed by its id (:mod:`embcollapse.identity`).
 
-A run lives in ``<root>/runs/<run_id>/`` as ``record.json`` (configuration, history, metrics,
-spectra, timing, device, versions, git commit) and ``model.pt`` (the best checkpoint's weights).
-Both are written into a temporary folder that is renamed into place when complete, so a run
-killed midway leaves no record and the next request trains it again. A run that raised is
-noted in ``<root>/failed/<run_id>.json`` (configuration, error, traceback, host) until it
-succeeds, so a sweep can report it.
+A run lives in ``<root>/runs/<run_id>/`` as ``record.json`` (resolved configuration, data
+fingerprint, semantics version, history, metrics, spectra, timing, device, versions, git
+commit) and ``model.pt`` (the best checkpoint's weights). Both are written into a temporary
+folder that is renamed into place when complete, so a run killed midway leaves no record and
+the next request trains it again. A run that raised is noted in
+``<root>/failed/<run_id>.json`` (configuration, error, traceback, host) until it succeeds, so a
+sweep can report it.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from tqdm.auto import tqdm
 
 from . import paths
 from .atomic import atomic_directory, write_text
-from .config import RunConfig, run_id, to_dict
+from .config import RunConfig, to_dict
+from .identity import run_id
 
 
 def git_commit() -> str | None:
@@ -49,8 +51,10 @@ class ResultsStore:
     def run_dir(self, key: str) -> Path:
         return self.root / "runs" / key
 
-    def has(self, config: RunConfig) -> bool:
-        return (self.run_dir(run_id(config)) / "record.json").is_file()
+    def has(self, config: RunConfig | str) -> bool:
+        """Whether the run (by config or run id) is stored."""
+        key = config if isinstance(config, str) else run_id(config)
+        return (self.run_dir(key) / "record.json").is_file()
 
     def load(self, config: RunConfig | str) -> dict[str, Any]:
         """The record of a run (by config or run id); KeyError when it is not stored."""
@@ -115,8 +119,9 @@ class ResultsStore:
     def load_or_run(self, config: RunConfig, device: str | None = "auto",
                     progress: bool = True) -> dict[str, Any]:
         """The stored record of ``config``, training and storing it first if needed."""
-        if self.has(config):
-            return self.load(config)
+        key = run_id(config)
+        if self.has(key):
+            return self.load(key)
         from .train import fit  # training is only imported when a run is missing
 
         try:
@@ -126,7 +131,7 @@ class ResultsStore:
             raise
         self.save(result.record, result.state_dict)
         self.clear_failure(result.record["run_id"])
-        return self.load(config)
+        return self.load(result.record["run_id"])
 
     def load_or_run_many(self, configs: Iterable[RunConfig], device: str | None = "auto",
                          progress: bool = True) -> list[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """Sweeps: every run a profile's chapters need, trained by a backend into the results store.
 
 ``plan`` expands the chapters' grids (:mod:`embcollapse.grids`), so a sweep trains exactly what
-the notebooks read. Runs are independent and keyed by their configuration, so a sweep resumes:
+the notebooks read. Runs are independent and keyed by their id (:mod:`embcollapse.identity`:
+resolved configuration, data fingerprint, semantics version; finding it prepares the data), so
+a sweep resumes:
 stored runs are skipped, runs that failed before are tried again (or skipped on request), and
 every failure is noted in the store with its error (``ResultsStore.failures``).
 
@@ -23,8 +25,9 @@ from typing import Any, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from .config import ConfigError, Profile, RunConfig, from_dict, run_id, to_dict
+from .config import ConfigError, Profile, RunConfig, from_dict, to_dict
 from .grids import profile_configs
+from .identity import run_id
 from .results import ResultsStore
 
 BACKENDS = ("local", "slurm")
@@ -62,11 +65,12 @@ def plan(profile: Profile, chapters: Iterable[str] | None = None,
 
 
 def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
-    """Split ``configs`` into stored, failed and missing runs."""
+    """Split ``configs`` into stored, failed and missing runs (their data is prepared first when
+    it is missing or stale: a run is identified by its data)."""
     out, failures = SweepState(), store.failures()
     for config in configs:
         key = run_id(config)
-        if store.has(config):
+        if store.has(key):
             out.stored.append(config)
         elif key in failures:
             out.failed[key] = failures[key]["error"]
@@ -166,16 +170,25 @@ def _train_on_worker_device(config: dict[str, Any], store_root: str) -> dict[str
 
 
 def _collect(result: SweepResult, config: RunConfig, call: Any, store: ResultsStore) -> None:
-    key = run_id(config)
     try:
-        call()
+        done = call()
     except Exception as error:  # train_one noted it in the store; reported, the sweep goes on
+        try:
+            key = run_id(config)
+        except ConfigError as unidentified:  # its data cannot be found or prepared: no id
+            result.failed[_label(config)] = str(unidentified)
+            return
         note = store.failure_path(key)
         if not note.exists():  # a task killed before it could note its error (time, memory)
             store.record_failure(config, error)
         result.failed[key] = json.loads(note.read_text())["error"]
     else:
-        result.trained.append(key)
+        result.trained.append(done["run_id"])
+
+
+def _label(config: RunConfig) -> str:
+    m = config.model
+    return f"{m.name} K={m.embed_dim} M={m.num_sets} seed={config.seed} ({config.data.name})"
 
 
 @dataclass(frozen=True)

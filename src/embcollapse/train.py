@@ -1,8 +1,11 @@
 """Fit and evaluate one run: Adam, early stopping on validation AUC, per-epoch history.
 
 :func:`fit` trains the model a :class:`RunConfig` describes and returns a JSON-ready record with
-the history, the best epoch's validation and test metrics, and the per-field singular values and
-information abundance of the best checkpoint, plus the model's state dict.
+its identity (:mod:`embcollapse.identity`: run id, resolved configuration, data fingerprint,
+semantics version), the history, the best epoch's validation and test metrics, and the per-field
+singular values and information abundance of the best checkpoint, plus the model's state dict.
+A multi-embedding run's IA is that of each field's sets side by side (``field_ia_concat``, the
+paper's measure); ``field_ia`` keeps every set's own.
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import __version__
-from .analysis import model_field_ia, model_spectra
-from .config import RunConfig, run_id, to_dict
+from .analysis import model_spectra, run_field_ia
+from .config import RunConfig
 from .data import PreparedData, load_dataset
-from .data.dataset import BatchLoader, Split
+from .data.dataset import BatchLoader, Split, content_fingerprint
+from .identity import identify
 from .models import count_parameters, model_from_config
 
 
@@ -91,8 +95,13 @@ class FitResult:
     state_dict: dict[str, torch.Tensor]
 
 
-def _mean_ia(model: nn.Module) -> float:
-    return float(model_field_ia(model.embedding_tables()).mean())
+def _mean_ia(model: nn.Module) -> dict[str, float]:
+    """Mean over fields of the run's IA (sets side by side), and of every set's own for ME."""
+    concatenated, per_set = run_field_ia(model.embedding_tables())
+    out = {"mean_ia": float(concatenated.mean())}
+    if len(per_set) > 1:
+        out["mean_ia_per_set"] = float(per_set.mean())
+    return out
 
 
 def fit(config: RunConfig, data: PreparedData | None = None,
@@ -100,6 +109,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
     """Train ``config``'s model with early stopping; evaluate the best epoch on the test split."""
     dev = resolve_device(device)
     data = data if data is not None else load_dataset(config.data)
+    identity = identify(config, content_fingerprint(data.meta))
     tc = config.train
     seed_everything(config.seed)
     model = model_from_config(config.model, data.field_dims).to(dev)
@@ -129,7 +139,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         entry = {"epoch": epoch + 1, "train_loss": total / count, "valid_auc": metrics["auc"],
                  "valid_logloss": metrics["logloss"], "seconds": time.perf_counter() - t0}
         if tc.track_ia:
-            entry["mean_ia"] = _mean_ia(model)
+            entry.update(_mean_ia(model))
         history.append(entry)
         epochs.set_postfix(valid_auc=f"{metrics['auc']:.4f}")
         if metrics["auc"] > best_auc:
@@ -144,9 +154,9 @@ def fit(config: RunConfig, data: PreparedData | None = None,
     model.load_state_dict(best_state)
     test = evaluate(model, BatchLoader(data.test, tc.eval_batch_size, dev))
     tables = model.embedding_tables()
+    field_ia_concat, field_ia = run_field_ia(tables)
     record = {
-        "run_id": run_id(config),
-        "config": to_dict(config),
+        **identity.record_fields(),
         "history": history,
         "best_epoch": best_epoch,
         "valid": {"auc": best_auc, "logloss": history[best_epoch - 1]["valid_logloss"]},
@@ -154,7 +164,8 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         "teacher_test_auc": data.teacher_auc("test"),
         "field_names": list(data.field_names),
         "field_dims": list(data.field_dims),
-        "field_ia": model_field_ia(tables).tolist(),
+        "field_ia": field_ia.tolist(),
+        "field_ia_concat": field_ia_concat.tolist(),
         "singular_values": [[s.tolist() for s in row] for row in model_spectra(tables)],
         "num_parameters": count_parameters(model),
         "train_rows": len(data.train),

@@ -68,6 +68,18 @@ def side_by_side_ia(tables: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
                      for i in range(len(tables[0]))])
 
 
+def run_field_ia(tables: Sequence[Sequence[ArrayLike]]) -> tuple[np.ndarray, np.ndarray]:
+    """A run's IA per field and per set, from tables indexed [set][field].
+
+    Returns:
+        ``(concatenated (N,), per_set (M, N))``: the first is each field's IA with the M sets'
+        tables side by side (:func:`side_by_side_ia`), the IA of a multi-embedding model as the
+        paper measures it; for one set it is that set's row of ``per_set``.
+    """
+    per_set = model_field_ia(tables)
+    return (per_set[0] if len(tables) == 1 else side_by_side_ia(tables)), per_set
+
+
 def model_spectra(tables: Sequence[Sequence[ArrayLike]]) -> list[list[np.ndarray]]:
     """Singular values of every table, [set][field] -> (min(D_i, K),)."""
     return [[singular_values(t) for t in row] for row in tables]

@@ -3,7 +3,8 @@
 A *prepared directory* holds ``ids.npy`` (rows, fields) in the smallest integer type that fits,
 ``labels.npy`` (rows,) float32, optionally ``teacher_logit.npy`` (synthetic data), and
 ``meta.json`` (field names and cardinalities, row count, click rate, source, preparation
-version). It is written to a temporary folder and renamed when complete, so a killed
+version, and ``content``: dtype, shape and SHA-256 of every array, from which
+:func:`content_fingerprint` names the data a run trains on). It is written to a temporary folder and renamed when complete, so a killed
 preparation leaves nothing that looks finished (:class:`PreparedWriter`). Arrays are read back as
 memory maps.
 
@@ -27,7 +28,8 @@ from .. import paths
 from ..atomic import discard, replace_directory, temp_sibling
 from ..config import ConfigError, DataConfig, to_dict
 
-PREPARATION_VERSION = 1
+PREPARATION_VERSION = 2         # 2: meta.json records the arrays' content hashes
+HASH_CHUNK = 1 << 24            # bytes hashed at a time
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
 
@@ -119,7 +121,8 @@ class PreparedWriter:
         """Write ``meta.json``, drop scratch files, and rename the folder into place."""
         for path in self.tmp.glob("scratch-*"):
             path.unlink()
-        full_meta = {**meta, "preparation_version": PREPARATION_VERSION,
+        content = {path.stem: array_content(path) for path in sorted(self.tmp.glob("*.npy"))}
+        full_meta = {**meta, "content": content, "preparation_version": PREPARATION_VERSION,
                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (self.tmp / "meta.json").write_text(json.dumps(full_meta, indent=2))
         replace_directory(self.tmp, self.directory)
@@ -173,6 +176,29 @@ def write_prepared(directory: Path, arrays: Mapping[str, np.ndarray], meta: Mapp
         return writer.finish(meta)
 
 
+def array_content(path: Path) -> dict[str, Any]:
+    """dtype, shape and SHA-256 of the values (not the file header) of a ``.npy`` file, read in
+    chunks through a memory map."""
+    array = np.load(path, mmap_mode="r")
+    digest = hashlib.sha256()
+    flat = array.reshape(-1).view(np.uint8) if array.size else np.zeros(0, np.uint8)
+    for start in range(0, len(flat), HASH_CHUNK):
+        digest.update(flat[start:start + HASH_CHUNK])
+    return {"dtype": array.dtype.str, "shape": list(array.shape), "sha256": digest.hexdigest()}
+
+
+def content_fingerprint(meta: Mapping[str, Any]) -> str:
+    """SHA-256 of what a model trains on in a prepared directory: field names, field
+    cardinalities and every array's dtype, shape and content hash (``meta["content"]``,
+    recorded when it was prepared). Paths, times and the raw source are not part of it, so a
+    copy of the folder, or the same data prepared again, has the same fingerprint."""
+    described = {"field_names": list(meta["field_names"]),
+                 "field_dims": [int(d) for d in meta["field_dims"]],
+                 "arrays": meta["content"]}
+    blob = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def read_meta(directory: Path) -> dict[str, Any] | None:
     """``meta.json`` of a prepared directory, or None when missing, damaged or stale."""
     try:
@@ -181,6 +207,15 @@ def read_meta(directory: Path) -> dict[str, Any] | None:
         return None
     if meta.get("preparation_version") != PREPARATION_VERSION:
         return None
+    return meta
+
+
+def required_meta(directory: Path) -> dict[str, Any]:
+    """:func:`read_meta`, or :class:`DataError` naming the folder when it has none."""
+    meta = read_meta(directory)
+    if meta is None:
+        raise DataError(f"{directory}: not a prepared dataset of version "
+                        f"{PREPARATION_VERSION} (missing, damaged or stale meta.json)")
     return meta
 
 
@@ -233,10 +268,7 @@ def load_prepared(directory: Path, split_seed: int = 0, fraction: float = 1.0) -
     version, or when an array is missing, truncated or of the wrong shape.
     """
     directory = Path(directory)
-    meta = read_meta(directory)
-    if meta is None:
-        raise DataError(f"{directory}: not a prepared dataset of version "
-                        f"{PREPARATION_VERSION} (missing, damaged or stale meta.json)")
+    meta = required_meta(directory)
     vocab = meta.get("vocab_fit", {})
     if vocab.get("on") == "train" and vocab.get("split_seed") != split_seed:
         raise DataError(f"{directory}: its vocabulary was fitted on the training split of seed "
@@ -271,20 +303,29 @@ def is_prepared_dir(name: str) -> bool:
     return (Path(name).expanduser() / "meta.json").is_file()
 
 
-def load_dataset(config: DataConfig) -> PreparedData:
-    """The dataset a run configuration names, prepared on first use.
+def prepared_directory(config: DataConfig) -> Path:
+    """The up-to-date prepared directory a data configuration names, prepared on first use.
 
     ``config.name`` is ``synthetic``, a raw dataset known to :mod:`embcollapse.data.prepare`
     (``criteo``, ``avazu``, ``movielens-100k``), or the path of a prepared directory.
     """
     if config.name == "synthetic":
-        directory = prepare_synthetic(config)
-    elif is_prepared_dir(config.name):
-        directory = Path(config.name).expanduser()
-    else:
-        from .prepare import ensure_prepared  # readers import pyarrow: only when needed
-        directory = ensure_prepared(config)
-    return load_prepared(directory, config.split_seed, config.fraction)
+        return prepare_synthetic(config)
+    if is_prepared_dir(config.name):
+        return Path(config.name).expanduser()
+    from .prepare import ensure_prepared  # readers import pyarrow: only when needed
+    return ensure_prepared(config)
+
+
+def data_fingerprint(config: DataConfig) -> str:
+    """:func:`content_fingerprint` of the prepared data ``config`` names (prepared first if it
+    is missing or stale); reads only ``meta.json``."""
+    return content_fingerprint(required_meta(prepared_directory(config)))
+
+
+def load_dataset(config: DataConfig) -> PreparedData:
+    """The dataset a run configuration names (see :func:`prepared_directory`), split."""
+    return load_prepared(prepared_directory(config), config.split_seed, config.fraction)
 
 
 class BatchLoader:

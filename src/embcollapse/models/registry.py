@@ -79,6 +79,20 @@ def hyper_parameters(name: str) -> dict[str, Any]:
     return {**params, **spec.defaults}
 
 
+def resolved_hyper(name: str, hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """Every hyper-parameter of model ``name``: the class's keyword defaults, then the registry
+    variant's, then ``hyper``'s (an integer given for a float default becomes a float).
+    Reads signatures only; builds nothing. Unknown names raise :class:`ConfigError`."""
+    known = hyper_parameters(name)
+    unknown = sorted(set(hyper) - set(known))
+    if unknown:
+        raise ConfigError(f"model.hyper: unknown hyper-parameter(s) {', '.join(unknown)} for "
+                          f"{name}; known: {', '.join(known)}")
+    given = {k: float(v) if isinstance(known[k], float) and type(v) is int else v
+             for k, v in hyper.items()}
+    return {**known, **given}
+
+
 def default_embed_dim(name: str) -> int:
     """The model's base embedding size (paper: 10; NFwFM 50)."""
     return int(_signature(name)["embed_dim"].default)
@@ -97,14 +111,9 @@ def build_model(name: str, field_dims: Sequence[int], embed_dim: int | None = No
     Returns:
         The model, in training mode.
     """
-    known = hyper_parameters(name)
-    unknown = sorted(set(hyper) - set(known))
-    if unknown:
-        raise ConfigError(f"model.hyper: unknown hyper-parameter(s) {', '.join(unknown)} for "
-                          f"{name}; known: {', '.join(known)}")
     spec = model_spec(name)
     k = default_embed_dim(name) if embed_dim is None else embed_dim
-    return spec.cls(field_dims, embed_dim=k, num_sets=num_sets, **{**spec.defaults, **hyper})
+    return spec.cls(field_dims, embed_dim=k, num_sets=num_sets, **resolved_hyper(name, hyper))
 
 
 def model_from_config(config: ModelConfig, field_dims: Sequence[int]) -> nn.Module:
