@@ -44,13 +44,19 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def resolve_model(model: ModelConfig) -> ModelConfig:
-    """``model`` with every hyper-parameter explicit (registry signatures; builds nothing)."""
+def resolve_hyper(name: str, hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """Every hyper-parameter of model ``name`` with ``hyper`` applied, as JSON values (lists,
+    not tuples): what a record's ``config.model.hyper`` holds. Reads the registry's class
+    signatures and variant defaults; builds nothing."""
     from .models.registry import resolved_hyper
 
-    hyper = json.loads(json.dumps(resolved_hyper(model.name, model.hyper)))  # tuples -> lists
+    return json.loads(json.dumps(resolved_hyper(name, hyper)))
+
+
+def resolve_model(model: ModelConfig) -> ModelConfig:
+    """``model`` with every hyper-parameter explicit."""
     return ModelConfig(name=model.name, embed_dim=model.embed_dim, num_sets=model.num_sets,
-                       hyper=hyper)
+                       hyper=resolve_hyper(model.name, model.hyper))
 
 
 def resolve(config: RunConfig) -> RunConfig:

@@ -3,9 +3,9 @@
 ``plan`` expands the chapters' grids (:mod:`embcollapse.grids`), so a sweep trains exactly what
 the notebooks read. Runs are independent and keyed by their id (:mod:`embcollapse.identity`:
 resolved configuration, data fingerprint, semantics version; finding it prepares the data), so
-a sweep resumes:
-stored runs are skipped, runs that failed before are tried again (or skipped on request), and
-every failure is noted in the store with its error (``ResultsStore.failures``).
+a sweep resumes: stored runs are skipped, runs that failed before are tried again (or skipped
+on request), and every failure is noted in the store with its error
+(``ResultsStore.failures``).
 
 Backends:
 
