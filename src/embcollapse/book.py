@@ -130,11 +130,17 @@ def check_store(prof: Profile) -> None:
     holds, and refuse to execute chapters when it holds none of the profile's runs."""
     if prof.train_missing:
         return
+    from .data import DataError
     from .results import ResultsStore
     from .sweep import plan, state
 
     store = ResultsStore()
-    now = state(plan(prof), store)
+    try:
+        now = state(plan(prof), store)
+    except DataError as err:  # a run is identified by its data's content
+        raise ConfigError(f"profile {prof.name}: its runs cannot be identified without their "
+                          f"data: {err}. With the data in place: embcollapse sweep --profile "
+                          f"{prof.name}") from err
     print(f"[book] profile {prof.name} reads the results store {store.root}: {now.summary()}",
           flush=True)
     if not now.stored:
