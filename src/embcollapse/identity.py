@@ -18,8 +18,10 @@ of three parts, and its record stores all three:
 
 Finding the fingerprint prepares the data if it is missing or stale, so a run can only be
 identified where its data (raw or prepared) is. :func:`run_id` is the one way to name a run:
-the results store, sweeps, grids and notebooks all use it. Records of an older id format are
-not found and are trained again.
+the results store, sweeps and notebooks (through the store) use it; grids only drop duplicate
+configurations (:func:`resolved_key`, no data read). Records of an older id format are not
+found and are trained again. Adding a hyper-parameter to a model class changes the resolved
+configuration, and so the id, of every run of that class.
 """
 from __future__ import annotations
 
