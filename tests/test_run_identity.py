@@ -191,3 +191,15 @@ def test_cli_and_frames_report_me_ia_of_the_sets_side_by_side(
     assert frame.mean_ia.iloc[0] == pytest.approx(side_by_side, rel=1e-6)
     assert frame.mean_ia_per_set.iloc[0] == pytest.approx(np.mean(sets), rel=1e-6)
     assert record["history"][-1]["mean_ia"] == pytest.approx(side_by_side, rel=1e-6)
+
+
+def test_a_sweep_reports_a_run_whose_data_is_missing_without_an_id(tmp_path: Path,
+                                                                  home: Path) -> None:
+    from embcollapse import sweep
+
+    bad = tiny_run(data=DataConfig(name="criteo", path=str(tmp_path / "no-such.txt")))
+    store = ResultsStore(tmp_path / "store")
+    result = sweep.run_local([bad], store, ["cpu"], progress=False)
+    assert list(result.failed) == ["dnn K=4 M=1 seed=0 (criteo)"] and not result.trained
+    assert "no-such.txt" in result.failed["dnn K=4 M=1 seed=0 (criteo)"]
+    assert store.failures() == {}
