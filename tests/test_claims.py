@@ -77,7 +77,11 @@ def test_find_run_and_mean_normalized_ia() -> None:
     assert find_run(records, frame, model="dcnv2", scale=4) == {"id": 2}
     assert find_run(records, frame, model="dcnv2") == {"id": 1}
     assert find_run(records, frame, model="ipnn") is None
-    record = {"config": {"model": {"embed_dim": 4}}, "field_ia": [[2.0, 3.0]],
-              "field_dims": [50, 80]}
+    record = {"config": {"model": {"embed_dim": 4, "num_sets": 1}}, "field_ia": [[2.0, 3.0]],
+              "field_ia_concat": [2.0, 3.0], "field_dims": [50, 80]}
     expected = (2.0 / random_ia(50, 4) + 3.0 / random_ia(80, 4)) / 2
     assert mean_normalized_ia(record) == pytest.approx(expected)
+    me = {"config": {"model": {"embed_dim": 4, "num_sets": 2}}, "field_ia": [[2.0, 3.0]] * 2,
+          "field_ia_concat": [5.0, 6.0], "field_dims": [50, 80]}   # ME: (D_i, 2 * 4) tables
+    assert mean_normalized_ia(me) == pytest.approx((5.0 / random_ia(50, 8)
+                                                    + 6.0 / random_ia(80, 8)) / 2)

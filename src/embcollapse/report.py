@@ -58,13 +58,14 @@ def paper_table(name: str) -> pd.DataFrame:
 
 
 def mean_normalized_ia(record: dict[str, Any]) -> float:
-    """Mean over fields of IA / IA(random table of the same shape) of a single-embedding run
-    (paper Appendix I), from its stored per-field IA."""
+    """Mean over fields of IA / IA(random table of the same shape) (paper Appendix I), from the
+    stored per-field IA; for multi-embedding, of each field's sets side by side, (D_i, M*K)."""
     from .analysis import random_ia
 
-    k = record["config"]["model"]["embed_dim"]
-    return float(np.mean([ia / random_ia(d, k)
-                          for ia, d in zip(record["field_ia"][0], record["field_dims"])]))
+    model = record["config"]["model"]
+    width = model["embed_dim"] * model["num_sets"]
+    return float(np.mean([ia / random_ia(d, width)
+                          for ia, d in zip(record["field_ia_concat"], record["field_dims"])]))
 
 
 def find_run(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
