@@ -11,7 +11,7 @@ writing 2M rows takes minutes. Files of fewer rows are its first lines.
   process's memory after imports. Memory should not grow with the row count beyond the
   vocabularies (which stop growing once most values have been seen).
 * ``load``: memory-mapping the prepared 8/1/1 split into arrays (``load_prepared``).
-* ``loader``: one epoch of :class:`~embcollapse.data.dataset.BatchLoader` over the training split,
+* ``loader``: one epoch of :class:`~embcollapse.data.loader.BatchLoader` over the training split,
   batch 2048, shuffled and in order, on the CPU with torch's default thread count and with one
   thread (on a machine busy with other work, two intra-op threads that wait for each other are
   many times slower than one), and on CUDA when available; the batches are only touched, so
@@ -102,7 +102,8 @@ def bench_loader(directory: Path, devices: list[str], batch_size: int = 2048
                  ) -> list[dict[str, Any]]:
     import torch
 
-    from embcollapse.data.dataset import BatchLoader, load_prepared
+    from embcollapse.data.loader import BatchLoader
+    from embcollapse.data.storage import load_prepared
 
     t0 = time.perf_counter()
     data = load_prepared(directory)

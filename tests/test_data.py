@@ -18,8 +18,10 @@ import pytest
 
 from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from embcollapse.data import avazu, criteo, csv as csvmod, movielens, prepare, stats, tokens
-from embcollapse.data.dataset import (BatchLoader, DataError, Split, fraction_indices,
-                                      load_dataset, load_prepared, split_indices)
+from embcollapse.data import DataError, Split, load_dataset
+from embcollapse.data.loader import BatchLoader
+from embcollapse.data.splits import fraction_indices, split_indices
+from embcollapse.data.storage import load_prepared
 from embcollapse.data.prepare import PrepareOptions, ensure_prepared
 from embcollapse.data.tokens import criteo_int_token
 
@@ -335,13 +337,18 @@ def test_avazu_with_and_without_header(tmp_path):
 
 
 def test_csv_reader_fields_int_fields_quotes_and_unknown_field(tmp_path):
+    # quotes are ordinary characters (CTR files have no quoting): '"Oslo"' is one token, and a
+    # quoted value holding the delimiter is a row with too many columns, named by its line
     lines = ['y,"city",n,unused'] + [f'{i % 2},"{c}",{n},zz' for i, (c, n) in enumerate(
-        [("Paris, FR", "5"), ("Oslo", "260.0"), ("Paris, FR", ""), ("Rome", "1")] * 5)]
+        [("Paris FR", "5"), ("Oslo", "260.0"), ("Paris FR", ""), ("Rome", "1")] * 5)]
     path = write_lines(tmp_path / "d.csv", lines)
     ids, labels, meta = prepared_arrays(prep(csvmod.csv_source(path, "y", ["city", "n"],
                                                                int_fields=["n"]), tmp_path))
     assert meta["field_dims"] == [4, 5] and meta["int_fields"] == ["n"]
     assert ids[:4, 0].tolist() == [1, 2, 1, 3] and ids[:4, 1].tolist() == [1, 2, 3, 4]
+    comma = write_lines(tmp_path / "comma.csv", lines[:3] + ['1,"Paris, FR",5,zz'] + lines[3:])
+    with pytest.raises(DataError, match=r"line 4: 5 columns, expected 4 \(quotes are"):
+        prep(csvmod.csv_source(comma, "y", ["city"]), tmp_path, name="comma", max_bad_rows=0.0)
     with pytest.raises(DataError, match="unknown field 'town'.*columns: y, city, n, unused"):
         csvmod.csv_source(path, "y", ["city", "town"])
     with pytest.raises(DataError, match="label column 'click' not found"):
@@ -638,11 +645,13 @@ def test_shared_deepctr_criteo_sample_through_the_csv_reader(tmp_path):
 
 @needs_shared
 def test_book_statistics_table(tmp_path):
+    from embcollapse.report import table4
+
     metas = {f"{name} (shared sample)": prepared_arrays(prep(
         {"criteo": criteo.source, "avazu": avazu.source}[name](path), tmp_path,
         {"criteo": 10, "avazu": 4}[name], name=name))[2]
         for name, path in stats.sample_files().items()}
-    table = stats.table4(metas)
+    table = table4(metas)
     assert table["source"].tolist() == ["paper (full data)", "criteo (shared sample)",
                                         "paper (full data)", "avazu (shared sample)"]
     assert table.loc[1, "fields"] == 39 and table.loc[3, "fields"] == 22

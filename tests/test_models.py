@@ -16,7 +16,7 @@ from embcollapse.models import (MODELS, PAPER_MODELS, DCNv2, LoopReference, buil
                                 model_from_config, parameter_table, size_preset)
 from embcollapse.models.layers import (CIN, FieldAwarePairs, InnerProducts, PairPooling,
                                        SelfAttentionStack, SetBatchNorm, field_blocks)
-from embcollapse.train import auc
+from embcollapse.metrics import auc
 
 DIMS = (3, 5, 7, 11)
 K = 4

@@ -8,8 +8,8 @@ import pytest
 
 from embcollapse.config import ConfigError, DataConfig, TeacherConfig
 from embcollapse.data import load_dataset, synthetic
-from embcollapse.data.dataset import split_indices
-from embcollapse.train import auc
+from embcollapse.data.splits import split_indices
+from embcollapse.metrics import auc
 
 TINY = DataConfig(preset="tiny", rows=30_000)
 

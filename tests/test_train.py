@@ -7,9 +7,10 @@ import torch
 
 from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from embcollapse.data import load_dataset
-from embcollapse.data.dataset import BatchLoader
+from embcollapse.data.loader import BatchLoader
 from embcollapse.models import build_model
-from embcollapse.train import auc, base_rate_logloss, fit, logloss
+from embcollapse.metrics import auc, logloss
+from embcollapse.train import base_rate_logloss, fit
 
 DATA = DataConfig(preset="tiny", rows=40_000)
 TRAIN = TrainConfig(batch_size=512, max_epochs=3, patience=2)

@@ -1,30 +1,157 @@
-"""Write a folder completely or not at all: build it in a temporary sibling, then rename it.
+"""Write a folder or file completely or not at all, and never replace what we did not create.
 
-The sibling lies in the same parent folder, so the final rename never crosses file systems.
+A folder is built in a temporary sibling (same parent, so the final rename never crosses file
+systems) that carries an owner marker (:data:`MARKER`: kind, host, pid) and a name with the host
+and pid of its writer, ``.<name>.tmp-<host>-<pid>-<random>``. When it is complete it replaces the
+target, but only if the target is missing, an empty folder, or a folder of ours of the same kind
+(its marker says so, or it holds nothing but the files that kind writes); anything else (a
+file, a link, a folder with other contents, the current working folder) is a
+:class:`~embcollapse.errors.ConfigError` raised before any work, and nothing is touched.
+
+A writer killed midway (``kill -9``) leaves its temporary sibling behind; the next write into
+the same parent folder removes the siblings of writers on this host that are no longer running
+(:func:`clean_stale`), so scratch does not pile up.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterator
+
+from .errors import ConfigError
+
+MARKER = ".embcollapse-owner"
+_STALE = re.compile(r"^\..+\.(?:tmp|old)-(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[^/]*$")
 
 
-def temp_sibling(final: Path) -> Path:
-    """A new empty folder next to ``final`` (its parent is created if needed)."""
-    final = Path(final)
+def host_tag() -> str:
+    """A short tag of this host, part of every temporary name (pids are per host)."""
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _prefix(final: Path, what: str) -> str:
+    return f".{final.name}.{what}-{host_tag()}-{os.getpid()}-"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(parent: Path) -> list[Path]:
+    """Remove temporary files and folders in ``parent`` left by writers of this host that no
+    longer run (a kill during a write). Only names of :func:`temp_sibling`/:func:`write_text`
+    are considered; returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    here = host_tag()
+    for entry in entries:
+        match = _STALE.match(entry.name)
+        if not match or match["host"] != here or pid_alive(int(match["pid"])):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def write_marker(folder: Path, kind: str) -> None:
+    """Mark ``folder`` as written by this package, as a ``kind`` folder."""
+    (Path(folder) / MARKER).write_text(json.dumps(
+        {"kind": kind, "host": socket.gethostname(), "pid": os.getpid(),
+         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+
+
+def marker_kind(folder: Path) -> str | None:
+    """The kind in ``folder``'s owner marker, or None without a readable one."""
+    try:
+        return json.loads((Path(folder) / MARKER).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_target(final: Path, kind: str, known: Collection[str]) -> Path:
+    """``final`` as an absolute path if a ``kind`` folder may be written there, else
+    :class:`ConfigError` saying why (nothing is touched).
+
+    Allowed: nothing there yet, an empty folder, or a folder whose entries are all names that
+    ``kind`` writes (``known``, the marker included) and whose marker, if any, is of ``kind``.
+    """
+    final = Path(os.path.abspath(Path(final).expanduser()))
+    if final.is_symlink():
+        raise ConfigError(f"{final} is a symbolic link; name a new folder")
+    if not final.exists():
+        return final
+    if not final.is_dir():
+        raise ConfigError(f"{final} is a file, not a folder; name a new folder")
+    cwd = Path.cwd().resolve()
+    if final.resolve() == cwd or final.resolve() in cwd.parents:
+        raise ConfigError(f"{final} is (or holds) the current folder; name a new folder")
+    entries = set(os.listdir(final))
+    if not entries:
+        return final
+    foreign = sorted(entries - set(known) - {MARKER})
+    found = marker_kind(final)
+    if foreign or (MARKER in entries and found != kind):
+        what = (f"holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} this tool "
+                f"did not write ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})"
+                if foreign else f"is a {found or 'foreign'} folder, not a {kind} folder")
+        raise ConfigError(f"{final} {what}; it will not be replaced: name a new or empty folder")
+    return final
+
+
+def temp_sibling(final: Path, kind: str = "folder") -> Path:
+    """A new empty folder next to ``final`` (its parent is created if needed), marked as ours.
+
+    Stale temporary siblings of dead writers in the same parent are removed first."""
+    final = Path(os.path.abspath(Path(final).expanduser()))
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    clean_stale(final.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=_prefix(final, "tmp"), dir=final.parent))
+    write_marker(tmp, kind)
+    return tmp
 
 
-def replace_directory(tmp: Path, final: Path) -> Path:
-    """Move the finished folder ``tmp`` to ``final``, replacing what was there."""
-    if Path(final).exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    return Path(final)
+def replace_directory(tmp: Path, final: Path, kind: str, known: Collection[str]) -> Path:
+    """Move the finished folder ``tmp`` to ``final``, replacing a folder of ours that was there
+    (see :func:`check_target`; anything else raises and ``tmp`` stays where it is)."""
+    final = check_target(final, kind, known)
+    tmp = Path(tmp)
+    if marker_kind(tmp) != kind:
+        write_marker(tmp, kind)
+    if not final.exists():
+        os.replace(tmp, final)
+        return final
+    old = Path(tempfile.mkdtemp(prefix=_prefix(final, "old"), dir=final.parent))
+    os.replace(final, old / "previous")
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        os.replace(old / "previous", final)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def discard(tmp: Path) -> None:
@@ -34,13 +161,14 @@ def discard(tmp: Path) -> None:
 
 
 @contextmanager
-def atomic_directory(final: Path) -> Iterator[Path]:
+def atomic_directory(final: Path, kind: str, known: Collection[str]) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``final`` when the block ends without an error;
-    after an error (or a kill) ``final`` is left as it was."""
-    tmp = temp_sibling(final)
+    after an error (or a kill) ``final`` is left as it was. ``final`` is checked first."""
+    check_target(final, kind, known)
+    tmp = temp_sibling(final, kind)
     try:
         yield tmp
-        replace_directory(tmp, final)
+        replace_directory(tmp, final, kind, known)
     finally:
         discard(tmp)
 
@@ -49,7 +177,8 @@ def write_text(final: Path, text: str) -> Path:
     """Write a text file completely or not at all (a temporary sibling renamed into place)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    clean_stale(final.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(final, "tmp"), dir=final.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)

@@ -19,12 +19,9 @@ from typing import Any, Mapping, TypeVar
 import yaml
 
 from . import paths
+from .errors import ConfigError
 
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A configuration value or key is wrong; the message names where."""
 
 
 @dataclass(frozen=True)

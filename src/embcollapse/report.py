@@ -1,13 +1,14 @@
 """Tables for the notebooks: run records as data frames, the paper's numbers, and captions."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import paths
 from .config import DataConfig, Profile
+from .data.stats import summary
 
 
 def run_ia(record: dict[str, Any]) -> float:
@@ -205,3 +206,27 @@ class ChapterContext:
         """Provenance line; with ``records``, the devices they were trained on."""
         devices = sorted({r["device"] for r in records}) if records else [self.device]
         return caption(self.profile, self.seeds, ", ".join(devices), extra)
+
+
+def table4(prepared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The paper's Table 4 with a row of ours beside each dataset.
+
+    ``prepared`` maps a label (e.g. ``"criteo (shared sample)"``) to the ``meta.json`` of a
+    prepared directory; a label starting with ``criteo`` or ``avazu`` is placed after the
+    paper's row for that dataset.
+    """
+    paper = paper_table("table4_datasets")
+    rows = []
+    for _, row in paper.iterrows():
+        rows.append({"dataset": row["dataset"], "source": "paper (full data)",
+                     **{k: row[k] for k in paper.columns if k != "dataset"},
+                     "positive_rate": ""})
+        for label, meta in prepared.items():
+            if label.split()[0] == row["dataset"]:
+                rows.append({"dataset": row["dataset"], "source": label, **summary(meta)})
+    for label, meta in prepared.items():
+        if label.split()[0] not in set(paper["dataset"]):
+            rows.append({"dataset": label.split()[0], "source": label, **summary(meta)})
+    return pd.DataFrame(rows).astype({"instances": str, "total_features": str,
+                                      "max_field_cardinality": str,
+                                      "min_field_cardinality": str})

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -26,34 +25,13 @@ from . import __version__
 from .analysis import model_spectra, run_field_ia
 from .config import RunConfig
 from .data import PreparedData, load_dataset
-from .data.dataset import BatchLoader, Split, content_fingerprint
+from .data.loader import BatchLoader
+from .data.splits import Split
+from .data.storage import content_fingerprint
+from .devices import resolve_device
 from .identity import identify
+from .metrics import auc, logloss
 from .models import count_parameters, model_from_config
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (scikit-learn); NaN when only one class is present."""
-    labels = np.asarray(labels)
-    if labels.min() == labels.max():
-        return float("nan")
-    return float(roc_auc_score(labels, np.asarray(scores, dtype=np.float64)))
-
-
-def logloss(labels: np.ndarray, probs: np.ndarray, eps: float = 1e-7) -> float:
-    """Mean binary cross-entropy of probabilities ``probs`` against 0/1 ``labels``."""
-    p = np.clip(np.asarray(probs, dtype=np.float64), eps, 1 - eps)
-    y = np.asarray(labels, dtype=np.float64)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
-
-
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; anything else as given."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available here")
-    return dev
 
 
 def seed_everything(seed: int) -> None:

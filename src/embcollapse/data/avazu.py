@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .csv import DelimitedSource, check_file, first_line, split_header
-from .dataset import DataError
+from .errors import DataError
 from .tokens import TableSpec
 
 COLUMNS = ("id", "click", "hour", "C1", "banner_pos", "site_id", "site_domain", "site_category",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .csv import DelimitedSource, check_file, first_line, split_header
-from .dataset import DataError
+from .errors import DataError
 from .tokens import TableSpec
 
 INT_FIELDS = tuple(f"I{i}" for i in range(1, 14))

@@ -14,6 +14,7 @@ Criteo's ``train.txt`` and Kaggle ``train.csv`` (:mod:`.criteo`), Avazu's ``trai
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import queue
 import threading
@@ -25,11 +26,13 @@ from typing import Any, Iterable, Iterator, Sequence, TypeVar
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from .dataset import DataError
+from .errors import DataError, shorten
 from .tokens import RowIssues, TableSpec, TokenBatch, tokenize
 
 BLOCK_BYTES = 2 << 20     # pyarrow parse block: small blocks parse fastest here (cache)
 CHUNK_ROWS = 1 << 17      # rows tokenized together (fewer distinct values to look up)
+SNIFF_BYTES = 1 << 16     # bytes looked at for the first line and for binary content
+MAX_HEADER_BYTES = SNIFF_BYTES
 T = TypeVar("T")
 
 
@@ -52,16 +55,52 @@ def is_gzip(path: Path) -> bool:
 
 
 def first_line(path: Path) -> str:
-    """The first line of a (possibly gzip) text file without its line end (at most 64 KiB)."""
+    """The first line of a (possibly gzip) text file without its line end or a UTF-8 byte
+    order mark. Raises :class:`DataError` for a binary file (NUL bytes in its first
+    :data:`SNIFF_BYTES`), an empty first line, or one longer than :data:`MAX_HEADER_BYTES`."""
     try:
         with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
-            raw = fh.readline(1 << 16)
+            head = fh.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error) as err:
         raise DataError(f"{path}: cannot read the first line ({err}): damaged gzip file?"
                         ) from err
+    if b"\0" in head:
+        raise DataError(f"{path}: a binary file (NUL bytes in its first "
+                        f"{len(head):,} bytes), not delimited text")
+    head = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+    end = head.find(b"\n")
+    if end < 0 and len(head) == SNIFF_BYTES:
+        raise DataError(f"{path}: line 1 is longer than {MAX_HEADER_BYTES:,} bytes; expected a "
+                        f"header or a data row of delimited text")
+    raw = head if end < 0 else head[:end]
     if not raw.strip():
         raise DataError(f"{path}: the first line is empty; expected a header or a data row")
     return raw.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+def check_delimiter(delimiter: str, where: object) -> str:
+    """``delimiter`` if it is one character other than a line end or quote, else DataError."""
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise DataError(f"{where}: --delimiter must be one character (not a line end or a "
+                        f"quote), got {delimiter!r}")
+    return delimiter
+
+
+def line_longer_than(path: Path, limit: int) -> tuple[int, int] | None:
+    """``(line number, length)`` of the first line longer than ``limit`` bytes, or None."""
+    with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
+        number, length = 1, 0
+        while chunk := fh.read(1 << 20):
+            start = 0
+            while True:
+                end = chunk.find(b"\n", start)
+                length += (len(chunk) if end < 0 else end) - start
+                if length > limit:
+                    return number, length
+                if end < 0:
+                    break
+                number, length, start = number + 1, 0, end + 1
+    return None
 
 
 def prefetch(items: Iterable[T], depth: int = 3) -> Iterator[T]:
@@ -136,6 +175,15 @@ class DelimitedSource:
     def new_issues(self) -> RowIssues:
         return RowIssues(self.path, first_data_line=2 if self.spec.header else 1)
 
+    def max_rows(self, bad: int) -> int | None:
+        """The most rows the file can hold when ``bad`` are malformed (each at least one byte,
+        its line end) and the rest are good (each at least one byte per column: the
+        delimiters and the line end); None for gzip (its text size is unknown)."""
+        if is_gzip(self.path):
+            return None
+        width = len(self.spec.columns)
+        return bad + max(0, self.total_bytes - bad + 1) // width
+
     def _batches(self, issues: RowIssues) -> Iterator[tuple[pa.RecordBatch, int]]:
         """pyarrow record batches of the used columns, with bytes read so far."""
         spec = self.spec
@@ -158,9 +206,16 @@ class DelimitedSource:
         except (pa.ArrowInvalid, OSError) as err:
             text = str(err)
             if "compressed" in text.lower() or "gzip" in text.lower() or "zlib" in text.lower():
-                raise DataError(f"{self.path}: truncated or damaged gzip file ({text}); "
-                                f"download it again") from err
-            raise DataError(f"{self.path}: cannot parse as {spec.format}: {text}") from err
+                raise DataError(f"{self.path}: truncated or damaged gzip file "
+                                f"({shorten(text, 120)}); download it again") from err
+            if "straddl" in text or "block size" in text:
+                long = line_longer_than(self.path, BLOCK_BYTES)
+                if long is not None:
+                    raise DataError(f"{self.path}: line {long[0]:,} is {long[1]:,} bytes long, "
+                                    f"more than {BLOCK_BYTES:,}; a row of click data is a few "
+                                    f"hundred bytes: is this the right file?") from err
+            raise DataError(f"{self.path}: cannot parse as {spec.format}: "
+                            f"{shorten(text, 160)}") from err
         finally:
             stream.close()
 
@@ -214,14 +269,19 @@ def csv_source(path: str | Path, label: str, fields: Sequence[str],
     """Any CSV/TSV with a header: a 0/1 ``label`` column, categorical ``fields`` and optional
     integer fields (``int_fields``, a subset of ``fields``, bucketed like Criteo's).
 
-    Other columns are ignored. Double quotes are honoured. Raises :class:`DataError` for a
-    missing or empty file, or a label or field that the header does not name.
+    Other columns are ignored. Quote characters are ordinary characters, as in Criteo and
+    Avazu files: a stray ``"`` cannot join the lines after it into one value (a quoted value
+    holding the delimiter is a row with too many columns, reported with its line).
+    Raises :class:`DataError` for a missing, empty or binary file, a delimiter that is not one
+    character, or a label or field that the header does not name.
     """
     path = check_file(path)
+    if delimiter is not None:
+        check_delimiter(delimiter, path)
     header = first_line(path)
     delimiter = delimiter or sniff_delimiter(header)
     spec = TableSpec(columns=split_header(header, delimiter), label=label, fields=tuple(fields),
                      int_fields=tuple(int_fields), delimiter=delimiter, header=True,
-                     quoting=True, format="csv with header")
+                     quoting=False, format="csv with header")
     spec.check(str(path))
     return DelimitedSource(name=name, path=path, spec=spec)

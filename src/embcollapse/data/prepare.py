@@ -39,12 +39,14 @@ from tqdm.auto import tqdm
 
 from .. import paths
 from ..config import DataConfig
-from .dataset import (DataError, PreparedWriter, read_meta, smallest_int_dtype, split_indices)
+from .errors import DataError
+from .splits import split_indices
+from .storage import (PreparedWriter, array_problem, check_prepared_target, read_meta,
+                      smallest_int_dtype)
 from .tokens import RowIssues, TableSpec, TokenBatch
 
 READER_VERSION = 1
 REMAP_ROWS = 1 << 17            # rows per chunk of pass 2
-EARLY_STOP_BAD_ROWS = 1000      # malformed rows after which the share is checked while reading
 FINGERPRINT_BYTES = 1 << 20
 
 
@@ -66,6 +68,11 @@ class Source(Protocol):
 
     def read(self, issues: RowIssues) -> Iterator[TokenBatch]: ...
 
+    def max_rows(self, bad: int) -> int | None:
+        """An upper bound on the rows of the whole source when ``bad`` of them are malformed,
+        or None when it cannot be bounded (e.g. gzip)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PrepareOptions:
@@ -83,6 +90,8 @@ class PrepareOptions:
             raise DataError(f"data.vocab_fit must be 'all' or 'train', got {self.vocab_fit!r}")
         if not 0.0 <= self.max_bad_rows < 1.0:
             raise DataError(f"data.max_bad_rows must be in [0, 1), got {self.max_bad_rows}")
+        if isinstance(self.split_seed, bool) or self.split_seed < 0:
+            raise DataError(f"data.split_seed must be an integer >= 0, got {self.split_seed}")
 
     def vocab_meta(self) -> dict[str, Any]:
         if self.vocab_fit == "train":
@@ -138,18 +147,60 @@ def _note(message: str) -> None:
     print(f"embcollapse: {message}", file=sys.stderr)
 
 
-def _check_bad(issues: RowIssues, seen: int, options: PrepareOptions, source: Source,
-               final: bool) -> None:
-    """Stop when malformed rows exceed ``max_bad_rows`` of the rows read so far."""
-    if issues.count == 0 or issues.count <= options.max_bad_rows * seen:
+def _too_many_bad(source: Source, bad: int, total: int, limit: float, where: str) -> DataError:
+    return DataError(
+        f"{source.files[0]}: {bad:,} of {total:,} rows read{where} are malformed "
+        f"({bad / max(total, 1):.2%}), more than data.max_bad_rows={limit:.2%}")
+
+
+def check_bad_rows(issues: RowIssues, rows: int, options: PrepareOptions, source: Source
+                   ) -> None:
+    """After reading everything: stop when the malformed share of all ``rows`` read (good and
+    malformed) exceeds ``max_bad_rows``."""
+    if issues.count > options.max_bad_rows * rows:
+        err = _too_many_bad(source, issues.count, rows, options.max_bad_rows, "")
+        raise DataError(f"{err}; first: {issues.describe()}")
+
+
+def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Source) -> None:
+    """While reading: stop only when the limit is already certainly exceeded, whatever the rest
+    of the file holds. ``issues.count`` malformed rows have been seen (the parser may be ahead
+    of the rows used so far, so only the malformed count is trusted); the most rows the file
+    can still have is :meth:`Source.max_rows`, so the final share is at least
+    ``count / max_rows(count)``."""
+    if issues.count == 0:
         return
-    if not final and issues.count < EARLY_STOP_BAD_ROWS:
-        return
-    where = "" if final else " (stopped early)"
-    raise DataError(
-        f"{source.files[0]}: {issues.count:,} of {seen:,} rows read{where} are malformed "
-        f"({issues.count / max(seen, 1):.2%}), more than data.max_bad_rows="
-        f"{options.max_bad_rows:.2%}; first: {issues.describe()}")
+    most = source.max_rows(issues.count)
+    if most is not None and issues.count > options.max_bad_rows * most:
+        err = _too_many_bad(source, issues.count, most, options.max_bad_rows,
+                            " (stopped early: at most this many rows fit in the file)")
+        raise DataError(f"{err}; first: {issues.describe()}")
+
+
+def check_labels(positives: int, rows: int, where: object) -> None:
+    """A click dataset needs both classes: AUC is undefined otherwise."""
+    if positives in (0, rows):
+        raise DataError(f"{where}: every one of the {rows:,} good rows has label "
+                        f"{int(positives > 0)}; a click dataset needs both clicks (1) and "
+                        f"non-clicks (0)")
+
+
+def check_reused(meta: dict[str, Any], options: PrepareOptions, where: object) -> None:
+    """The checks a fresh preparation makes, made again on a reused one (from its meta.json):
+    the share of malformed rows against *this* request's ``max_bad_rows``, and the labels."""
+    skipped = meta.get("skipped_rows") or {}
+    count, total = skipped.get("count"), meta.get("rows_read")
+    if not isinstance(count, int) or not isinstance(total, int):
+        raise DataError(f"{where}: meta.json does not record its malformed rows; prepare it "
+                        f"again with --force")
+    if count > options.max_bad_rows * total:
+        first = "; ".join(f"line {i['line']}: {i['reason']}" for i in skipped.get("first", []))
+        raise DataError(
+            f"{meta.get('source', {}).get('files', [{}])[0].get('path', where)}: {count:,} of "
+            f"{total:,} rows read are malformed ({count / max(total, 1):.2%}), more than "
+            f"data.max_bad_rows={options.max_bad_rows:.2%} (found when it was prepared, "
+            f"{meta.get('created', '?')}); first: {first}")
+    check_labels(round(meta["positive_rate"] * meta["rows"]), meta["rows"], where)
 
 
 def _read_tokens(source: Source, options: PrepareOptions, writer: PreparedWriter,
@@ -172,7 +223,7 @@ def _read_tokens(source: Source, options: PrepareOptions, writer: PreparedWriter
             label_out.write(batch.labels.astype(np.int8).tobytes())
             rows += len(block)
             bar.update(max(0, batch.bytes_read - bar.n))
-            _check_bad(issues, rows + issues.count, options, source, final=False)
+            check_bad_rows_early(issues, options, source)
     bar.close()
     return vocabs, rows, issues
 
@@ -225,7 +276,7 @@ def prepare(source: Source, directory: Path, options: PrepareOptions,
         total = rows + issues.count
         if total == 0:
             raise DataError(f"{source.files[0]}: no data rows")
-        _check_bad(issues, total, options, source, final=True)
+        check_bad_rows(issues, total, options, source)
         if rows < 10:
             raise DataError(f"{source.files[0]}: only {rows} good rows; at least 10 are needed "
                             f"for an 8/1/1 split")
@@ -254,6 +305,7 @@ def prepare(source: Source, directory: Path, options: PrepareOptions,
                 ids_out.write(out)
                 labels_out.write(label.astype(np.float32))
                 positives += int(label.sum(dtype=np.int64))
+        check_labels(positives, rows, source.files[0])
         field_stats = [{"name": name, "integer": name in source.spec.int_fields,
                         "raw_values": int(np.count_nonzero(vocab.counts[:vocab.size])),
                         "kept_values": k, "dim": k + 1, "oov_share": float(o / rows)}
@@ -296,28 +348,21 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
     if [(f.get("path"), f.get("size"), f.get("mtime_ns"), f.get("head_sha256"),
          f.get("tail_sha256")) for f in old] != [tuple(f.values()) for f in new]:
         return "the raw file changed since it was prepared (size, time or content)"
-    damage = array_damage(directory, meta)
+    damage = array_problem(directory, meta)
     return f"damaged: {damage}" if damage else None
-
-
-def array_damage(directory: Path, meta: dict[str, Any]) -> str | None:
-    """What is wrong with the arrays of a prepared directory, or None."""
-    expected = {"ids": (meta["rows"], len(meta["field_dims"])), "labels": (meta["rows"],)}
-    for name, shape in expected.items():
-        try:
-            array = np.load(directory / f"{name}.npy", mmap_mode="r")
-        except (OSError, ValueError) as err:
-            return f"{name}.npy cannot be read ({err})"
-        if array.shape != shape:
-            return f"{name}.npy has shape {array.shape}, meta.json says {shape}"
-    return None
 
 
 def prepare_source(source: Source, directory: Path, options: PrepareOptions,
                    force: bool = False, progress: bool = True) -> Path:
-    """``directory`` if it is an up-to-date preparation of ``source``, else (re)build it."""
+    """``directory`` if it is an up-to-date preparation of ``source``, else (re)build it.
+
+    A reused preparation passes the same checks as a fresh one (:func:`check_reused`); the
+    folder is checked before any work (an existing file or a folder of other contents is a
+    :class:`DataError`, never replaced)."""
+    directory = check_prepared_target(directory)
     reason = "forced" if force else stale_reason(directory, source, options)
     if reason is None:
+        check_reused(read_meta(directory), options, directory)
         return directory
     if directory.exists():
         _note(f"{directory}: rebuilding ({reason})")
@@ -428,6 +473,7 @@ def ensure_prepared(config: DataConfig, force: bool = False, progress: bool = Tr
     if raw is not None:
         directory = prepared_dir(config.name, raw, options)
         if read_meta(directory) is not None:
+            check_reused(read_meta(directory), options, directory)
             return directory
         raise DataError(f"data.path {raw} does not exist and was never prepared; "
                         f"{info.how_to_get}")
@@ -435,6 +481,7 @@ def ensure_prepared(config: DataConfig, force: bool = False, progress: bool = Tr
     found = sorted(d for d in (paths.home() / "data").glob(
         f"{config.name}-*-min{options.min_count}-{fit}") if read_meta(d) is not None)
     if len(found) == 1:
+        check_reused(read_meta(found[0]), options, found[0])
         return found[0]
     if found:
         raise DataError(f"{config.name}: no raw data found and several prepared copies "

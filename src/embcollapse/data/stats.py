@@ -1,5 +1,6 @@
-"""Statistics of prepared datasets (paper Table 4) and the shared raw samples, for the book and
-``embcollapse data info``.
+"""Statistics of prepared datasets (Table 4's columns) and the shared raw samples, for the book
+and ``embcollapse data info``. The page beside the paper's Table 4 is built on the book side
+(:func:`embcollapse.report.table4`).
 """
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import paths
-from .dataset import DataError, read_meta
+from .errors import DataError
+from .storage import read_meta
 
 # The real samples in <repo>/../shared/data used by the book and the tests (see SOURCE.md there):
 # Criteo train.txt rows (first 8000 rows of the Kaggle file, shuffled; this is 7200 of them) and
@@ -52,32 +54,6 @@ def summary(meta: Mapping[str, Any]) -> dict[str, Any]:
             "total_features": int(sum(dims)), "max_field_cardinality": int(max(dims)),
             "min_field_cardinality": int(min(dims)),
             "positive_rate": round(float(meta["positive_rate"]), 4)}
-
-
-def table4(prepared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """The paper's Table 4 with a row of ours beside each dataset.
-
-    ``prepared`` maps a label (e.g. ``"criteo (shared sample)"``) to the ``meta.json`` of a
-    prepared directory; a label starting with ``criteo`` or ``avazu`` is placed after the
-    paper's row for that dataset.
-    """
-    from ..report import paper_table
-
-    paper = paper_table("table4_datasets")
-    rows = []
-    for _, row in paper.iterrows():
-        rows.append({"dataset": row["dataset"], "source": "paper (full data)",
-                     **{k: row[k] for k in paper.columns if k != "dataset"},
-                     "positive_rate": ""})
-        for label, meta in prepared.items():
-            if label.split()[0] == row["dataset"]:
-                rows.append({"dataset": row["dataset"], "source": label, **summary(meta)})
-    for label, meta in prepared.items():
-        if label.split()[0] not in set(paper["dataset"]):
-            rows.append({"dataset": label.split()[0], "source": label, **summary(meta)})
-    return pd.DataFrame(rows).astype({"instances": str, "total_features": str,
-                                      "max_field_cardinality": str,
-                                      "min_field_cardinality": str})
 
 
 def field_table(meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -158,7 +134,7 @@ def threshold_sweep(name: str, path: str | Path, min_counts: tuple[int, ...] = (
 
     import numpy as np
 
-    from .dataset import load_prepared
+    from .storage import load_prepared
     from .prepare import PrepareOptions, dataset_info, prepare
 
     source = dataset_info(name).reader(Path(path))

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
-from .dataset import DataError
+from .errors import DataError, shorten
 
 EMPTY_INT_KEY = np.uint64(1 << 63)   # key of an empty integer value ('' stays its own token)
 INT_LIMIT = 1 << 62                  # integers beyond +-2**62 are malformed
@@ -60,7 +60,7 @@ class TableSpec:
 
     def check(self, where: str) -> None:
         """Raise :class:`DataError` (naming ``where``) for unknown or repeated column names."""
-        known = ", ".join(self.columns)
+        known = shorten(", ".join(self.columns), 200)
         if len(set(self.columns)) != len(self.columns):
             dups = sorted({c for c in self.columns if self.columns.count(c) > 1})
             raise DataError(f"{where}: repeated column name(s) {', '.join(dups)}")
@@ -350,6 +350,8 @@ class RowIssues:
             number = getattr(row, "number", None)
             reason = (f"{getattr(row, 'actual_columns', '?')} columns, expected "
                       f"{getattr(row, 'expected_columns', '?')}")
+            if '"' in (getattr(row, "text", "") or ""):
+                reason += " (quotes are ordinary characters here, not value delimiters)"
             self.column_errors.append((-1 if number is None else int(number), reason))
         return "skip"
 
