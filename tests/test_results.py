@@ -74,9 +74,16 @@ def test_a_killed_training_leaves_no_record(tmp_path: Path,
     assert not store.has(CFG)
 
 
+def fake_record(key: str, **extra: object) -> dict:
+    """A record with every key the store requires (values meaningless)."""
+    return {"run_id": key, "config": {}, "history": [], "best_epoch": 1,
+            "valid": {"auc": 0.5}, "test": {"auc": 0.5}, "field_ia": [[1.0]], **extra}
+
+
 def test_saving_again_replaces_the_record(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path)
-    store.save({"run_id": "r1", "value": 1})
-    store.save({"run_id": "r1", "value": 2})
+    store.save(fake_record("r1", value=1))
+    store.save(fake_record("r1", value=2))
     assert store.load("r1")["value"] == 2
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r1"]
+    assert not (tmp_path / "damaged").exists()

@@ -173,17 +173,24 @@ def atomic_directory(final: Path, kind: str, known: Collection[str]) -> Iterator
         discard(tmp)
 
 
-def write_text(final: Path, text: str) -> Path:
-    """Write a text file completely or not at all (a temporary sibling renamed into place)."""
+def temp_file(final: Path) -> Path:
+    """A new empty file next to ``final`` to be renamed onto it when complete (its parent is
+    created if needed; stale temporary files of dead writers there are removed first)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(final.parent)
     fd, tmp = tempfile.mkstemp(prefix=_prefix(final, "tmp"), dir=final.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_text(final: Path, text: str) -> Path:
+    """Write a text file completely or not at all (a temporary sibling renamed into place)."""
+    final = Path(final)
+    tmp = temp_file(final)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        tmp.write_text(text)
         os.replace(tmp, final)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
     return final

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from .config import ConfigError, ModelConfig, from_dict, list_profiles, load_profile, to_dict
+from .devices import check_device_name, resolve_device
 
 
 def _parse_override(text: str) -> tuple[str, object]:
@@ -29,10 +31,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                                     "hyper": dict(_parse_override(h) for h in args.hyper)},
                       "model")
     store = ResultsStore(args.results)
-    for seed in args.seeds or profile.seeds:
-        config = profile.run_config(model, seed=seed, data=dict(
-            _parse_override(d) for d in args.data))
-        record = store.load_or_run(config, device=args.device or profile.device)
+    data = dict(_parse_override(d) for d in args.data)
+    configs = [profile.run_config(model, seed=seed, data=data)
+               for seed in args.seeds or profile.seeds]
+    device = args.device or profile.device
+    resolve_device(device, "--device" if args.device else f"{profile.name}: device")
+    for seed, config in zip(args.seeds or profile.seeds, configs):
+        record = store.load_or_run(config, device=device)
         ia = {"mean_ia": run_ia(record)}           # ME: the sets' tables side by side
         if config.model.num_sets > 1:
             ia["mean_ia_per_set"] = per_set_ia(record)
@@ -71,6 +76,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     sweep.check_backend(args.backend)
     profile = load_profile(args.profile)
+    if args.backend == "local" and not (args.status or args.dry_run):
+        devices = _sweep_devices(args.devices or profile.device)
+    elif args.devices and args.devices != "all-gpus":
+        for device in args.devices.split(","):
+            check_device_name(device.strip(), "--devices")
     store = ResultsStore(args.results)
     configs = sweep.plan(profile, args.chapter or None, args.seeds or None)
     before = sweep.state(configs, store)
@@ -87,7 +97,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for line in sweep.prepare_data(todo):
             print(f"[sweep] data ready: {line}")
     if args.backend == "local":
-        devices = _sweep_devices(args.devices or profile.device)
         print(f"[sweep] training {len(todo)} runs locally on {', '.join(devices)}")
         result = sweep.run_local(todo, store, devices)
     else:
@@ -110,7 +119,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_devices(text: str) -> list[str]:
-    """``auto``/``cpu``/``cuda:0,cuda:1``, or ``all-gpus`` for one worker per visible GPU."""
+    """``auto``/``cpu``/``cuda:0,cuda:1``, or ``all-gpus`` for one worker per visible GPU;
+    each checked against this machine before any run starts."""
     if text == "all-gpus":
         import torch
 
@@ -118,7 +128,12 @@ def _sweep_devices(text: str) -> list[str]:
         if not count:
             raise ConfigError("--devices all-gpus: no GPU is visible")
         return [f"cuda:{i}" for i in range(count)]
-    return [d.strip() for d in text.split(",") if d.strip()]
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    if not devices:
+        raise ConfigError(f"--devices: no device in {text!r}")
+    for device in devices:
+        resolve_device(device, "--devices")
+    return devices
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
@@ -136,6 +151,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     config = from_dict(DataConfig, {"preset": args.preset, "rows": args.rows,
                                     "seed": args.seed}, "data")
+    if args.out.is_dir() or (args.out.exists() and not args.force):
+        raise ConfigError(f"{args.out} already exists; name a new file"
+                          + ("" if args.out.is_dir() else " (or add --force to overwrite it)"))
     path = synthetic.write_criteo_txt(config, args.out)
     print(path)
     return 0
@@ -253,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--rows", type=int, default=100_000)
     q.add_argument("--preset", default="criteo")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--force", action="store_true", help="overwrite an existing file")
     q.set_defaults(func=cmd_data)
     q = dsub.add_parser("prepare", help="prepare a raw dataset once into <home>/data "
                         "(ids.npy, labels.npy, meta.json); reused until the raw file changes")
@@ -286,12 +305,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; wrong settings or inputs exit 2 with one line naming the option, file or
+    line; a file system error exits 1 with its message; Ctrl-C exits 130; a closed pipe
+    (``| head``) ends quietly."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as err:
         print(f"embcollapse: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except KeyboardInterrupt:
+        print("embcollapse: interrupted; finished runs and prepared data are kept, nothing "
+              "half-written is", file=sys.stderr)
+        return 130
+    except OSError as err:
+        print(f"embcollapse: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: send what is left to /dev/null, so Python's
+    final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,16 @@ from .errors import ConfigError
 T = TypeVar("T")
 
 
+def _require(ok: bool, key: str, rule: str, value: Any) -> None:
+    """Raise :class:`ConfigError` ``key must be <rule>, got <value>`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(f"{key} must be {rule}, got {value!r}")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class TeacherConfig:
     """The hidden teacher that labels synthetic rows (see ``embcollapse.data.synthetic``)."""
@@ -35,6 +46,17 @@ class TeacherConfig:
     higher_scale: float = 0.5     # std of the non-linear higher-order part
     noise_scale: float = 0.3      # std of Gaussian logit noise
     positive_rate: float = 0.25   # the intercept is solved to hit this click rate
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.rank, int) and self.rank >= 1, "rank", "an integer >= 1",
+                 self.rank)
+        _require(_finite(self.pair_density) and 0 <= self.pair_density <= 1, "pair_density",
+                 "in [0, 1]", self.pair_density)
+        for key in ("bias_scale", "pair_scale", "higher_scale", "noise_scale"):
+            value = getattr(self, key)
+            _require(_finite(value) and value >= 0, key, "a number >= 0", value)
+        _require(_finite(self.positive_rate) and 0 < self.positive_rate < 1, "positive_rate",
+                 "in (0, 1)", self.positive_rate)
 
 
 @dataclass(frozen=True)
@@ -54,6 +76,21 @@ class DataConfig:
     fraction: float = 1.0          # share of the training split used (nested subsets)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
 
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and self.name != "", "name", "a dataset name or "
+                 "the path of a prepared folder", self.name)
+        for key, low in (("min_count", 0), ("rows", 10), ("seed", 0), ("split_seed", 0)):
+            value = getattr(self, key)
+            _require(isinstance(value, int) and not isinstance(value, bool) and value >= low,
+                     key, f"an integer >= {low}", value)
+        _require(self.vocab_fit in ("all", "train"), "vocab_fit", "'all' or 'train'",
+                 self.vocab_fit)
+        _require(_finite(self.max_bad_rows) and 0 <= self.max_bad_rows < 1, "max_bad_rows",
+                 "in [0, 1)", self.max_bad_rows)
+        _require(_finite(self.zipf) and self.zipf >= 0, "zipf", "a number >= 0", self.zipf)
+        _require(_finite(self.fraction) and 0 < self.fraction <= 1, "fraction", "in (0, 1]",
+                 self.fraction)
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -63,6 +100,12 @@ class ModelConfig:
     embed_dim: int = 10
     num_sets: int = 1
     hyper: Mapping[str, Any] = field(default_factory=dict)  # checked by the model registry
+
+    def __post_init__(self) -> None:
+        for key in ("embed_dim", "num_sets"):
+            value = getattr(self, key)
+            _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                     key, "an integer >= 1", value)
 
 
 @dataclass(frozen=True)
@@ -76,6 +119,15 @@ class TrainConfig:
     patience: int = 3             # epochs without a better validation AUC before stopping
     eval_batch_size: int = 16384
     track_ia: bool = True         # mean information abundance after every epoch
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
+            value = getattr(self, key)
+            _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                     key, "an integer >= 1", value)
+        _require(_finite(self.lr) and self.lr > 0, "lr", "a number > 0", self.lr)
+        _require(_finite(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
+                 "a number >= 0", self.weight_decay)
 
 
 @dataclass(frozen=True)
@@ -161,7 +213,10 @@ def from_dict(cls: type[T], values: Mapping[str, Any], where: str = "config") ->
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as err:      # a value out of range, checked by the class itself
+        raise ConfigError(f"{where}.{err}") from None
 
 
 def replace(config: T, overrides: Mapping[str, Any], where: str = "config") -> T:
@@ -200,6 +255,12 @@ class Profile:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     chapters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .devices import check_device_name
+        check_device_name(self.device, "device")
+        _require(len(self.seeds) >= 1 and all(isinstance(x, int) and x >= 0 for x in self.seeds),
+                 "seeds", "a non-empty list of integers >= 0", list(self.seeds))
 
     def run_config(self, model: ModelConfig | Mapping[str, Any], seed: int,
                    data: Mapping[str, Any] | None = None,

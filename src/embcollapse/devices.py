@@ -7,10 +7,12 @@ the option.
 from __future__ import annotations
 
 import re
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
@@ -27,6 +29,8 @@ def resolve_device(device: str | torch.device | None = "auto",
                    option: str = "device") -> torch.device:
     """``auto`` -> cuda when available, else cpu; anything else checked against this machine
     (CUDA present, GPU index below the number of GPUs, MPS present)."""
+    import torch
+
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if isinstance(device, torch.device):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import ConfigError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -22,7 +24,11 @@ def home() -> Path:
     """The folder that holds prepared data and the results store."""
     env = os.environ.get("EMBCOLLAPSE_HOME")
     if env:
-        return Path(env).expanduser().resolve()
+        folder = Path(env).expanduser().resolve()
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"EMBCOLLAPSE_HOME={env} is a file, not a folder; point it at a "
+                              f"folder (it is created if missing)")
+        return folder
     root = checkout_root()
     return root / ".embcollapse" if root else Path.home() / ".cache" / "embcollapse"
 

@@ -4,15 +4,22 @@ A run lives in ``<root>/runs/<run_id>/`` as ``record.json`` (resolved configurat
 fingerprint, semantics version, history, metrics, spectra, timing, device, versions, git
 commit) and ``model.pt`` (the best checkpoint's weights). Both are written into a temporary
 folder that is renamed into place when complete, so a run killed midway leaves no record and
-the next request trains it again. A run that raised is noted in
-``<root>/failed/<run_id>.json`` (configuration, error, traceback, host) until it succeeds, so a
-sweep can report it.
+the next request trains it again (the temporary folder is hidden, never listed, and removed by
+a later save). A run that raised is noted in ``<root>/failed/<run_id>.json`` (configuration,
+error, traceback, host) until it succeeds, so a sweep can report it; a wrong setting
+(:class:`~embcollapse.errors.ConfigError`) is not a failed run: it is raised before any work.
+
+A record that cannot be trusted (truncated or empty ``record.json``, not an object, missing
+keys, another run's id, a ``model.pt`` of another size than recorded) counts as missing: it is
+named on stderr, moved to ``<root>/damaged/<run_id>-<time>/`` and the run is trained again.
 """
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -24,7 +31,38 @@ from tqdm.auto import tqdm
 from . import paths
 from .atomic import atomic_directory, write_text
 from .config import RunConfig, to_dict
+from .data.errors import DataError
+from .errors import ConfigError
 from .identity import run_id
+
+RUN_KIND = "run"
+RUN_FILES = ("record.json", "model.pt")
+REQUIRED_KEYS = ("run_id", "config", "history", "best_epoch", "valid", "test", "field_ia")
+
+
+class DamagedRun(RuntimeError):
+    """A stored run's files cannot be used; it has been set aside and will be trained again."""
+
+
+def record_problem(record: Any, key: str, folder: Path) -> str | None:
+    """Why a parsed ``record.json`` of run ``key`` in ``folder`` cannot be used, or None."""
+    if not isinstance(record, dict):
+        return f"not a JSON object ({type(record).__name__})"
+    missing = [k for k in REQUIRED_KEYS if k not in record]
+    if missing:
+        return f"missing key(s) {', '.join(missing)}"
+    if record["run_id"] != key:
+        return f"it holds run {record['run_id']!r}, not {key!r}"
+    if not isinstance(record["test"], dict) or "auc" not in record["test"]:
+        return "'test' has no auc"
+    expected = record.get("model_bytes")
+    if expected is not None:
+        model = folder / "model.pt"
+        size = model.stat().st_size if model.is_file() else None
+        if size != expected:
+            return (f"model.pt has {'no file' if size is None else f'{size:,} bytes'}, the "
+                    f"record says {expected:,} bytes")
+    return None
 
 
 def git_commit() -> str | None:
@@ -52,23 +90,70 @@ class ResultsStore:
         return self.root / "runs" / key
 
     def has(self, config: RunConfig | str) -> bool:
-        """Whether the run (by config or run id) is stored."""
-        key = config if isinstance(config, str) else run_id(config)
-        return (self.run_dir(key) / "record.json").is_file()
+        """Whether a usable record of the run is stored (a damaged one does not count)."""
+        return self.status(config) == "stored"
 
-    def load(self, config: RunConfig | str) -> dict[str, Any]:
-        """The record of a run (by config or run id); KeyError when it is not stored."""
-        key = config if isinstance(config, str) else run_id(config)
+    def _key(self, config: RunConfig | str) -> str:
+        return config if isinstance(config, str) else run_id(config)
+
+    def _read(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """``(record, None)``, ``(None, None)`` when not stored, or ``(None, why damaged)``."""
         path = self.run_dir(key) / "record.json"
         try:
-            return json.loads(path.read_text())
+            record = json.loads(path.read_text())
         except FileNotFoundError:
-            raise KeyError(f"no stored run {key} under {self.root}") from None
+            return None, None
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            return None, f"cannot be parsed ({type(err).__name__}: {str(err)[:80]})"
+        problem = record_problem(record, key, self.run_dir(key))
+        return (None, problem) if problem else (record, None)
+
+    def status(self, config: RunConfig | str) -> str:
+        """``stored``, ``damaged`` (a record that cannot be used) or ``missing``; reads only."""
+        record, problem = self._read(self._key(config))
+        return "stored" if record is not None else "damaged" if problem else "missing"
+
+    def set_aside(self, key: str, problem: str) -> Path | None:
+        """Move a damaged run folder to ``<root>/damaged/<key>-<time>/`` and say so on stderr;
+        returns where it went (None when another process moved it first)."""
+        folder = self.run_dir(key)
+        dest = self.root / "damaged" / f"{key}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(folder, dest)
+        except FileNotFoundError:
+            return None
+        print(f"embcollapse: {folder / 'record.json'} is damaged ({problem}); moved to {dest}; "
+              f"the run counts as missing and will be trained again", file=sys.stderr)
+        return dest
+
+    def load(self, config: RunConfig | str) -> dict[str, Any]:
+        """The record of a run (by config or run id); KeyError when it is not stored, or when
+        its record was damaged (then it is set aside, see :meth:`set_aside`)."""
+        key = self._key(config)
+        record, problem = self._read(key)
+        if problem:
+            self.set_aside(key, problem)
+            raise KeyError(f"stored run {key} under {self.root} was damaged ({problem}) and "
+                           f"has been set aside; train it again")
+        if record is None:
+            raise KeyError(f"no stored run {key} under {self.root}")
+        return record
 
     def load_state(self, config: RunConfig | str) -> dict[str, torch.Tensor]:
-        """The best checkpoint's weights of a stored run."""
-        key = config if isinstance(config, str) else run_id(config)
-        return torch.load(self.run_dir(key) / "model.pt", map_location="cpu", weights_only=True)
+        """The best checkpoint's weights of a stored run; :class:`DamagedRun` (after setting
+        the run aside) when ``model.pt`` cannot be read."""
+        key = self._key(config)
+        path = self.run_dir(key) / "model.pt"
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise KeyError(f"stored run {key} has no weights ({path})") from None
+        except Exception as err:    # torch raises many kinds for a truncated or edited file
+            problem = f"model.pt cannot be read ({type(err).__name__}: {str(err)[:80]})"
+            self.set_aside(key, problem)
+            raise DamagedRun(f"{path}: {problem}; the run was set aside, train it again"
+                             ) from err
 
     def load_model(self, record: dict[str, Any]) -> torch.nn.Module:
         """The best checkpoint of a stored run as a model in eval mode (on the CPU)."""
@@ -86,9 +171,10 @@ class ResultsStore:
         final = self.run_dir(record["run_id"])
         record = {**record, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                   "git_commit": record.get("git_commit", git_commit())}
-        with atomic_directory(final) as tmp:
+        with atomic_directory(final, RUN_KIND, RUN_FILES) as tmp:
             if state_dict is not None:
                 torch.save(state_dict, tmp / "model.pt")
+                record["model_bytes"] = (tmp / "model.pt").stat().st_size
             (tmp / "record.json").write_text(json.dumps(record, indent=1, allow_nan=True))
         return final
 
@@ -107,27 +193,56 @@ class ResultsStore:
         self.failure_path(key).unlink(missing_ok=True)
 
     def failures(self) -> dict[str, dict[str, Any]]:
-        """Failure notes of runs that raised and have not succeeded since, by run id."""
-        return {p.stem: json.loads(p.read_text())
-                for p in sorted((self.root / "failed").glob("*.json"))}
+        """Failure notes of runs that raised and have not succeeded since, by run id (a note
+        that cannot be read is named on stderr and read as "failed, error unknown")."""
+        notes = {}
+        for path in sorted((self.root / "failed").glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            try:
+                note = json.loads(path.read_text())
+                note["error"] = str(note["error"])
+            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+                print(f"embcollapse: failure note {path} cannot be read ({type(err).__name__})",
+                      file=sys.stderr)
+                note = {"run_id": path.stem, "error": f"unknown (damaged note {path.name})"}
+            notes[path.stem] = note
+        return notes
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every stored record."""
-        for path in sorted((self.root / "runs").glob("*/record.json")):
-            yield json.loads(path.read_text())
+        """Every usable stored record, once per run. Temporary folders of unfinished saves are
+        never listed; a damaged record is set aside (:meth:`set_aside`) and skipped."""
+        runs = self.root / "runs"
+        for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+            if folder.name.startswith(".") or not (folder / "record.json").is_file():
+                continue
+            record, problem = self._read(folder.name)
+            if problem:
+                self.set_aside(folder.name, problem)
+            elif record is not None:
+                yield record
 
     def load_or_run(self, config: RunConfig, device: str | None = "auto",
                     progress: bool = True) -> dict[str, Any]:
-        """The stored record of ``config``, training and storing it first if needed."""
+        """The stored record of ``config``, training and storing it first if needed (a
+        damaged record is set aside first). A wrong setting or device raises
+        :class:`ConfigError` before any data is read and is not noted as a failed run."""
+        from .devices import resolve_device
+
+        resolve_device(device)
         key = run_id(config)
-        if self.has(key):
-            return self.load(key)
+        record, problem = self._read(key)
+        if record is not None:
+            return record
         from .train import fit  # training is only imported when a run is missing
 
+        if problem:
+            self.set_aside(key, problem)
         try:
             result = fit(config, device=device, progress=progress)
         except Exception as error:
-            self.record_failure(config, error)
+            if not isinstance(error, ConfigError) or isinstance(error, DataError):
+                self.record_failure(config, error)
             raise
         self.save(result.record, result.state_dict)
         self.clear_failure(result.record["run_id"])

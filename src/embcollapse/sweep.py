@@ -41,6 +41,7 @@ class SweepState:
     failed: dict[str, str] = field(default_factory=dict)        # run id -> error
     missing: list[RunConfig] = field(default_factory=list)      # neither stored nor failed
     failed_configs: list[RunConfig] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)            # run ids with a damaged record
 
     @property
     def total(self) -> int:
@@ -51,8 +52,10 @@ class SweepState:
         return self.missing + (self.failed_configs if retry_failed else [])
 
     def summary(self) -> str:
+        damaged = (f" ({len(self.damaged)} of them with a damaged record, set aside when "
+                   f"trained)" if self.damaged else "")
         lines = [f"{self.total} runs: {len(self.stored)} stored, {len(self.failed)} failed, "
-                 f"{len(self.missing)} not yet run"]
+                 f"{len(self.missing)} not yet run{damaged}"]
         for key, error in self.failed.items():
             lines.append(f"  failed {key}: {error}")
         return "\n".join(lines)
@@ -70,13 +73,16 @@ def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
     out, failures = SweepState(), store.failures()
     for config in configs:
         key = run_id(config)
-        if store.has(key):
+        status = store.status(key)
+        if status == "stored":
             out.stored.append(config)
         elif key in failures:
             out.failed[key] = failures[key]["error"]
             out.failed_configs.append(config)
         else:
             out.missing.append(config)
+        if status == "damaged":
+            out.damaged.append(key)
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..atomic import temp_file
 from ..config import ConfigError, DataConfig, TeacherConfig
 
 BLOCK = 1 << 16
@@ -221,7 +222,7 @@ def write_criteo_txt(config: DataConfig, path: str | Path, rows: int | None = No
         raise ConfigError(f"Criteo format needs 39 fields; preset {config.preset!r} has "
                           f"{teacher.num_fields} (use preset 'criteo')")
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_file(path)
     vocab = []
     for i, d in enumerate(teacher.cardinalities):
         values = np.arange(1, d, dtype=np.uint64)
