@@ -310,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     (``| head``) ends quietly."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()          # a closed pipe shows here, not at interpreter exit
+        return code
     except ConfigError as err:
         print(f"embcollapse: error: {err}", file=sys.stderr)
         return 2

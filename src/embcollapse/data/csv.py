@@ -87,20 +87,19 @@ def check_delimiter(delimiter: str, where: object) -> str:
 
 
 def line_longer_than(path: Path, limit: int) -> tuple[int, int] | None:
-    """``(line number, length)`` of the first line longer than ``limit`` bytes, or None."""
+    """``(line number, length in bytes)`` of the first line longer than ``limit`` bytes, or
+    None."""
+    number, length = 1, 0
     with (gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")) as fh:
-        number, length = 1, 0
         while chunk := fh.read(1 << 20):
             start = 0
-            while True:
-                end = chunk.find(b"\n", start)
-                length += (len(chunk) if end < 0 else end) - start
+            while (end := chunk.find(b"\n", start)) >= 0:
+                length += end - start
                 if length > limit:
                     return number, length
-                if end < 0:
-                    break
                 number, length, start = number + 1, 0, end + 1
-    return None
+            length += len(chunk) - start
+    return (number, length) if length > limit else None
 
 
 def prefetch(items: Iterable[T], depth: int = 3) -> Iterator[T]:

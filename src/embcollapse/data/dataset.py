@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from ..config import DataConfig, to_dict
 from .errors import DataError
 from .loader import BatchLoader
 from .splits import SPLIT_FRACTIONS, PreparedData, Split, fraction_indices, split_indices
-from .storage import (PREPARATION_VERSION, PreparedWriter, is_prepared_dir, load_prepared,
-                      read_meta, smallest_int_dtype, write_prepared)
+from .storage import (PREPARATION_VERSION, PreparedWriter, array_problem, is_prepared_dir,
+                      load_prepared, read_meta, read_meta_checked, smallest_int_dtype,
+                      write_prepared)
 
 __all__ = ["BatchLoader", "DataError", "PREPARATION_VERSION", "PreparedData", "PreparedWriter",
            "SPLIT_FRACTIONS", "Split", "content_fingerprint", "data_fingerprint",
@@ -42,8 +44,13 @@ def prepare_synthetic(config: DataConfig) -> Path:
     from . import synthetic
 
     directory, source = _synthetic_dir(config)
-    if read_meta(directory) is not None:
-        return directory
+    meta, why = read_meta_checked(directory)
+    if meta is not None:
+        why = array_problem(directory, meta)
+        if why is None:
+            return directory
+    if directory.exists():
+        print(f"embcollapse: {directory}: rebuilding ({why})", file=sys.stderr)
     ids, labels, logit = synthetic.generate(config)
     dims = synthetic.preset_cardinalities(config.preset)
     meta = {"name": "synthetic", "field_names": [f"F{i + 1}" for i in range(len(dims))],
