@@ -336,7 +336,7 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
     """Why ``directory`` is not an up-to-date preparation of ``source``, or None if it is."""
     meta = read_meta(directory)
     if meta is None:
-        if not directory.exists():
+        if not directory.exists() or not any(directory.iterdir()):
             return "not prepared yet"
         return "meta.json is missing, damaged or of another preparation version"
     if meta.get("reader_version") != READER_VERSION:
