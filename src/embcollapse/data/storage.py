@@ -270,8 +270,8 @@ def array_problem(directory: Path, meta: Mapping[str, Any]) -> str | None:
         bad = (lab != 0) & (lab != 1)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            return (f"{directory / 'labels.npy'}: label {lab[row]!r} at row {start + row}; "
-                    f"labels must be 0 or 1")
+            return (f"{directory / 'labels.npy'}: label {float(lab[row]):g} at row "
+                    f"{start + row}; labels must be 0 or 1")
         positives += int(np.count_nonzero(lab))
     if positives in (0, rows):
         return (f"{directory / 'labels.npy'}: every label is {int(positives > 0)}; AUC needs "
