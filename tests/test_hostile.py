@@ -288,6 +288,17 @@ def test_all_labels_zero_is_rejected_at_prepare(tmp_path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_split_without_both_classes_is_refused_before_training(tmp_path) -> None:
+    from embcollapse.config import RunConfig
+    from embcollapse.train import fit
+
+    path = tmp_path / "one.csv"                      # one click in 20 rows
+    path.write_text("y,a\n1,a\n" + "".join(f"0,a{i % 3}\n" for i in range(19)))
+    directory = prepare_csv(path, "y", ["a"], out=tmp_path / "out", progress=False)
+    with pytest.raises(DataError, match="split .* holds a single class"):
+        fit(RunConfig(data=DataConfig(name=str(directory))), device="cpu", progress=False)
+
+
 # --------------------------------------------------------------------------- 9. messages
 
 def test_messages_instead_of_tracebacks(tmp_path, capsys, monkeypatch) -> None:

