@@ -112,9 +112,12 @@ def test_kill_during_preparation(tmp_path, home, existing) -> None:
         assert (out / "meta.json").read_text() == before and load_prepared(out)
     else:                                          # nothing that looks finished
         assert not out.exists()
-    directory = prepare_csv(raw, "y", ["a", "b", "c"], out=out, force=True, progress=False)
+    # the rerun: reuses the intact old folder, or prepares anew; either way the dead
+    # writer's scratch is gone
+    directory = prepare_csv(raw, "y", ["a", "b", "c"], out=out, progress=False)
     assert load_prepared(directory).meta["rows"] == 3000
-    assert hidden(out.parent) == []                # the dead writer's scratch is gone
+    assert (out / "meta.json").read_text() == before if existing else True
+    assert hidden(out.parent) == []
 
 
 KILL_IN_TRAINING = """

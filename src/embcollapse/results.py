@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import paths
-from .atomic import atomic_directory, write_text
+from .atomic import atomic_directory, clean_stale, write_text
 from .config import RunConfig, to_dict
 from .data.errors import DataError
 from .errors import ConfigError
@@ -213,6 +213,7 @@ class ResultsStore:
         """Every usable stored record, once per run. Temporary folders of unfinished saves are
         never listed; a damaged record is set aside (:meth:`set_aside`) and skipped."""
         runs = self.root / "runs"
+        clean_stale(runs)                   # folders of saves killed midway
         for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
             if folder.name.startswith(".") or not (folder / "record.json").is_file():
                 continue

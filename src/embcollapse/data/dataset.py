@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..atomic import clean_stale
 from ..config import DataConfig, to_dict
 from .errors import DataError
 from .loader import BatchLoader
@@ -44,6 +45,7 @@ def prepare_synthetic(config: DataConfig) -> Path:
     from . import synthetic
 
     directory, source = _synthetic_dir(config)
+    clean_stale(directory.parent)           # scratch of killed preparations, even when reused
     meta, why = read_meta_checked(directory)
     if meta is not None:
         why = array_problem(directory, meta)

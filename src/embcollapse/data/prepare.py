@@ -38,6 +38,7 @@ import pandas._libs.hashtable as pd_hashtable
 from tqdm.auto import tqdm
 
 from .. import paths
+from ..atomic import clean_stale
 from ..config import DataConfig
 from .errors import DataError
 from .splits import split_indices
@@ -360,6 +361,7 @@ def prepare_source(source: Source, directory: Path, options: PrepareOptions,
     folder is checked before any work (an existing file or a folder of other contents is a
     :class:`DataError`, never replaced)."""
     directory = check_prepared_target(directory)
+    clean_stale(directory.parent)           # scratch of killed preparations, even when reused
     reason = "forced" if force else stale_reason(directory, source, options)
     if reason is None:
         check_reused(read_meta(directory), options, directory)
