@@ -350,6 +350,8 @@ def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
     ("y,a,b\n", "no data rows"),
     ("y,a,a\n1,x,y\n", "repeated column name"),
     ("\n\n1,2\n", "the first line is empty"),
+    (",".join(f"c{i}" for i in range(20_000)) + "\n1\n", "line 1 is longer than 65,536 bytes"),
+    (",a\n" * 30, "label column 'y' not found"),
 ])
 def test_empty_header_only_and_duplicate_columns(tmp_path, text, match) -> None:
     path = tmp_path / "f.csv"
@@ -378,6 +380,17 @@ def test_a_folder_given_as_the_csv_and_a_missing_file(tmp_path) -> None:
         csvmod.csv_source(tmp_path, "y", ["a"])
     with pytest.raises(DataError, match="does not exist"):
         csvmod.csv_source(tmp_path / "nope.csv", "y", ["a"])
+
+
+def test_a_results_store_that_is_a_file(tmp_path, capsys) -> None:
+    from embcollapse.results import ResultsStore
+
+    (tmp_path / "store").write_text("")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        ResultsStore(tmp_path / "store")
+    code, err = run_cli(capsys, "sweep", "--profile", "smoke", "--status", "--results",
+                        str(tmp_path / "store"))
+    assert code == 2 and "is a file" in err
 
 
 def test_synthetic_criteo_does_not_overwrite_a_file(tmp_path, capsys) -> None:

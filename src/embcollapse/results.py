@@ -85,6 +85,8 @@ class ResultsStore:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else paths.home() / "results"
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"results store {self.root} is a file, not a folder")
 
     def run_dir(self, key: str) -> Path:
         return self.root / "runs" / key
@@ -101,9 +103,9 @@ class ResultsStore:
         path = self.run_dir(key) / "record.json"
         try:
             record = json.loads(path.read_text())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None, None
-        except (OSError, UnicodeDecodeError, ValueError) as err:
+        except (UnicodeDecodeError, ValueError) as err:     # JSONDecodeError is a ValueError
             return None, f"cannot be parsed ({type(err).__name__}: {str(err)[:80]})"
         problem = record_problem(record, key, self.run_dir(key))
         return (None, problem) if problem else (record, None)

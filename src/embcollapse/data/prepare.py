@@ -148,19 +148,15 @@ def _note(message: str) -> None:
     print(f"embcollapse: {message}", file=sys.stderr)
 
 
-def _too_many_bad(source: Source, bad: int, total: int, limit: float, where: str) -> DataError:
-    return DataError(
-        f"{source.files[0]}: {bad:,} of {total:,} rows read{where} are malformed "
-        f"({bad / max(total, 1):.2%}), more than data.max_bad_rows={limit:.2%}")
-
-
 def check_bad_rows(issues: RowIssues, rows: int, options: PrepareOptions, source: Source
                    ) -> None:
     """After reading everything: stop when the malformed share of all ``rows`` read (good and
     malformed) exceeds ``max_bad_rows``."""
     if issues.count > options.max_bad_rows * rows:
-        err = _too_many_bad(source, issues.count, rows, options.max_bad_rows, "")
-        raise DataError(f"{err}; first: {issues.describe()}")
+        raise DataError(
+            f"{source.files[0]}: {issues.count:,} of {rows:,} rows read are malformed "
+            f"({issues.count / max(rows, 1):.2%}), more than data.max_bad_rows="
+            f"{options.max_bad_rows:.2%}; first: {issues.describe()}")
 
 
 def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Source) -> None:
@@ -173,9 +169,10 @@ def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Sou
         return
     most = source.max_rows(issues.count)
     if most is not None and issues.count > options.max_bad_rows * most:
-        err = _too_many_bad(source, issues.count, most, options.max_bad_rows,
-                            " (stopped early: at most this many rows fit in the file)")
-        raise DataError(f"{err}; first: {issues.describe()}")
+        raise DataError(
+            f"{source.files[0]}: stopped early: {issues.count:,} malformed rows already, of at "
+            f"most {most:,} rows the file can hold (at least {issues.count / most:.2%}), more "
+            f"than data.max_bad_rows={options.max_bad_rows:.2%}; first: {issues.describe()}")
 
 
 def check_labels(positives: int, rows: int, where: object) -> None:
@@ -210,9 +207,9 @@ def _read_tokens(source: Source, options: PrepareOptions, writer: PreparedWriter
     vocabs = [FieldVocab() for _ in source.spec.fields]
     issues = source.new_issues()
     rows = parsed = 0
-    bar = tqdm(total=source.total_bytes, unit="B", unit_scale=True, disable=not progress,
-               desc=f"prepare {source.name} (read)", leave=False)
-    with open(writer.scratch("raw_ids"), "wb") as raw_out, \
+    with tqdm(total=source.total_bytes, unit="B", unit_scale=True, disable=not progress,
+              desc=f"prepare {source.name} (read)", leave=False) as bar, \
+            open(writer.scratch("raw_ids"), "wb") as raw_out, \
             open(writer.scratch("labels"), "wb") as label_out, \
             contextlib.closing(source.read(issues)) as batches:
         for batch in batches:
@@ -225,7 +222,6 @@ def _read_tokens(source: Source, options: PrepareOptions, writer: PreparedWriter
             rows += len(block)
             bar.update(max(0, batch.bytes_read - bar.n))
             check_bad_rows_early(issues, options, source)
-    bar.close()
     return vocabs, rows, issues
 
 
