@@ -411,6 +411,28 @@ def test_ctrl_c_exits_130_with_a_line(monkeypatch, capsys) -> None:
     assert code == 130 and "interrupted" in err
 
 
+def test_ctrl_c_during_a_sweep_keeps_nothing_half_written(tmp_path, capsys, monkeypatch
+                                                          ) -> None:
+    import embcollapse.train as train_mod
+    from embcollapse.results import ResultsStore
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "fit", interrupted)
+    code, err = run_cli(capsys, "sweep", "--profile", "smoke", "--chapter", "collapse",
+                        "--no-prepare", "--devices", "cpu", "--results", str(tmp_path / "s"))
+    assert code == 130 and "interrupted" in err
+    store = ResultsStore(tmp_path / "s")
+    assert store.failures() == {} and list(store.records()) == []
+    assert hidden(tmp_path / "s" / "runs") == []
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) \
+        if folder.is_dir() else []
+
+
 def _with_func(parser, func):
     parser.set_defaults(func=func)
     for action in parser._subparsers._group_actions:
