@@ -105,6 +105,7 @@ def test_a_prepared_folder_of_ours_or_an_empty_one_is_replaced(tmp_path) -> None
     ({"meta.json": "{}", "ids.npy": ""}, True),                       # ours, before markers
     ({"meta.json": "{}", atomic.MARKER: '{"kind": "prepared-data"}'}, True),
     ({"meta.json": "{}", atomic.MARKER: '{"kind": "run"}'}, False),   # ours, another kind
+    ({"meta.json": "{}", atomic.MARKER: '{"ki'}, True),                # a truncated marker
     ({"meta.json": "{}", "paper.pdf": ""}, False),
 ])
 def test_check_target_allows_only_empty_or_own_folders(tmp_path, contents, allowed) -> None:

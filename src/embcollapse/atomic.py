@@ -95,7 +95,8 @@ def check_target(final: Path, kind: str, known: Collection[str]) -> Path:
     :class:`ConfigError` saying why (nothing is touched).
 
     Allowed: nothing there yet, an empty folder, or a folder whose entries are all names that
-    ``kind`` writes (``known``, the marker included) and whose marker, if any, is of ``kind``.
+    ``kind`` writes (``known``, the marker included) and whose readable marker, if any, is of
+    ``kind`` (a damaged marker in a folder of only our names does not lock it).
     """
     final = Path(os.path.abspath(Path(final).expanduser()))
     if final.is_symlink():
@@ -111,8 +112,8 @@ def check_target(final: Path, kind: str, known: Collection[str]) -> Path:
     if not entries:
         return final
     foreign = sorted(entries - set(known) - {MARKER})
-    found = marker_kind(final)
-    if foreign or (MARKER in entries and found != kind):
+    found = marker_kind(final)          # None when missing or unreadable: the names decide
+    if foreign or (found is not None and found != kind):
         what = (f"holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} this tool "
                 f"did not write ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})"
                 if foreign else f"is a {found or 'foreign'} folder, not a {kind} folder")
