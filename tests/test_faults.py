@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 import torch
 
-from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig, run_id, to_dict
+from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig, to_dict
+from embcollapse.identity import run_id
 from embcollapse.data import DataError, load_dataset
 from embcollapse.data.prepare import PrepareOptions, prepare_source, stale_reason
 from embcollapse.data.csv import csv_source

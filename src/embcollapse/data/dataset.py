@@ -21,9 +21,9 @@ from ..config import DataConfig, to_dict
 from .errors import DataError
 from .loader import BatchLoader
 from .splits import SPLIT_FRACTIONS, PreparedData, Split, fraction_indices, split_indices
-from .storage import (PREPARATION_VERSION, PreparedWriter, array_problem, is_prepared_dir,
-                      load_prepared, read_meta, read_meta_checked, smallest_int_dtype,
-                      write_prepared)
+from .storage import (PREPARATION_VERSION, PreparedWriter, array_problem, content_fingerprint,
+                      is_prepared_dir, load_prepared, read_meta, read_meta_checked,
+                      required_meta, smallest_int_dtype, write_prepared)
 
 __all__ = ["BatchLoader", "DataError", "PREPARATION_VERSION", "PreparedData", "PreparedWriter",
            "SPLIT_FRACTIONS", "Split", "content_fingerprint", "data_fingerprint",
