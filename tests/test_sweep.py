@@ -100,15 +100,16 @@ def test_local_sweep_with_one_worker_per_device(tmp_path: Path) -> None:
 def test_slurm_backend_through_submitits_local_executor(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / "store")
     good = tiny(0)
-    bad = RunConfig(data=good.data, model=good.model, seed=0,     # fails inside its task
-                    train=TrainConfig(batch_size=1024, max_epochs=0))
+    bad = RunConfig(data=good.data, seed=0, train=good.train,     # fails inside its task
+                    model=ModelConfig(name="dnn", embed_dim=4,
+                                      hyper={"mlp_dims": [16], "dropout": 2.0}))
     options = sweep.SlurmOptions(folder=tmp_path / "logs", cluster="local", gpus_per_task=0,
                                  cpus_per_task=1, timeout_min=10, device="cpu")
     jobs = sweep.submit_slurm([good, bad], store, options)
     assert len(jobs) == 2
     result = sweep.wait_slurm(jobs, [good, bad], store, progress=False)
     assert result.trained == [run_id(good)] and store.has(good)
-    assert list(result.failed) == [run_id(bad)] and "max_epochs" in result.failed[run_id(bad)]
+    assert list(result.failed) == [run_id(bad)] and "dropout" in result.failed[run_id(bad)]
     assert run_id(bad) in store.failures()
     assert sweep.to_run([good, bad], store) == [bad]
 
