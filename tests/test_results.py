@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +11,7 @@ from embcollapse import results as results_mod
 from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from embcollapse.identity import run_id
 from embcollapse.results import ResultsStore
+from embcollapse.train import auc
 
 CFG = RunConfig(data=DataConfig(preset="tiny", rows=8_000),
                 model=ModelConfig(name="dnn", embed_dim=4, hyper={"mlp_dims": [16]}),
@@ -27,6 +29,10 @@ def test_round_trip_and_cache_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                           "train_seconds", "device", "package_version", "git_commit"}
     state = store.load_state(CFG)
     assert any(k.endswith("embedding.weight") for k in state)
+    labels, scores = store.load_test_predictions(first)
+    assert labels.dtype == np.uint8 and scores.dtype == np.float32
+    assert len(labels) == len(scores) == 800          # the 8/1/1 split's test rows
+    assert auc(labels, scores) == pytest.approx(first["test"]["auc"], abs=1e-6)
 
     import embcollapse.train as train_mod
 
@@ -41,6 +47,13 @@ def test_round_trip_and_cache_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_missing_run_is_a_key_error(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no stored run"):
         ResultsStore(tmp_path).load(CFG)
+
+
+def test_a_run_stored_without_predictions_says_so(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    store.save({"run_id": "abc"})
+    with pytest.raises(KeyError, match="test_predictions.npz"):
+        store.load_test_predictions("abc")
 
 
 def test_a_run_killed_while_saving_leaves_no_record(tmp_path: Path,

@@ -2,7 +2,9 @@
 
 A run lives in ``<root>/runs/<run_id>/`` as ``record.json`` (resolved configuration, data
 fingerprint, semantics version, history, metrics, spectra, timing, device, versions, git
-commit) and ``model.pt`` (the best checkpoint's weights). Both are written into a temporary
+commit), ``model.pt`` (the best checkpoint's weights) and ``test_predictions.npz`` (the best
+checkpoint's test labels as uint8 and click probabilities as float32, for paired comparisons;
+about 5 bytes a test row). All are written into a temporary
 folder that is renamed into place when complete, so a run killed midway leaves no record and
 the next request trains it again (the temporary folder is hidden, never listed, and removed by
 a later save). A run that raised is noted in ``<root>/failed/<run_id>.json`` (configuration,
@@ -25,6 +27,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -36,7 +39,8 @@ from .errors import ConfigError
 from .identity import run_id
 
 RUN_KIND = "run"
-RUN_FILES = ("record.json", "model.pt")
+PREDICTIONS = "test_predictions.npz"
+RUN_FILES = ("record.json", "model.pt", PREDICTIONS)
 REQUIRED_KEYS = ("run_id", "config", "history", "best_epoch", "valid", "test", "field_ia")
 
 
@@ -167,9 +171,24 @@ class ResultsStore:
         model.load_state_dict(self.load_state(record["run_id"]))
         return model.eval()
 
-    def save(self, record: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None
+    def load_test_predictions(self, run: dict[str, Any] | str) -> tuple[np.ndarray, np.ndarray]:
+        """A stored run's test labels (n,) uint8 and probabilities (n,) float32, by record or id.
+
+        KeyError when the run was stored without them (by an older version): train it again.
+        """
+        key = run if isinstance(run, str) else run["run_id"]
+        path = self.run_dir(key) / PREDICTIONS
+        if not path.is_file():
+            raise KeyError(f"run {key} under {self.root} has no {PREDICTIONS} (stored before "
+                           "test predictions were kept); delete its folder and train it again")
+        with np.load(path) as saved:
+            return saved["labels"], saved["scores"]
+
+    def save(self, record: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None,
+             test_labels: np.ndarray | None = None, test_scores: np.ndarray | None = None
              ) -> Path:
-        """Store a record (and weights) atomically; an existing record of the run is replaced."""
+        """Store a record (weights, test predictions) atomically; an existing record of the run
+        is replaced."""
         final = self.run_dir(record["run_id"])
         record = {**record, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                   "git_commit": record.get("git_commit", git_commit())}
@@ -177,6 +196,11 @@ class ResultsStore:
             if state_dict is not None:
                 torch.save(state_dict, tmp / "model.pt")
                 record["model_bytes"] = (tmp / "model.pt").stat().st_size
+            if test_scores is not None:
+                if test_labels is None or len(test_labels) != len(test_scores):
+                    raise ValueError("test predictions need labels and scores of one length")
+                np.savez(tmp / PREDICTIONS, labels=np.asarray(test_labels, dtype=np.uint8),
+                         scores=np.asarray(test_scores, dtype=np.float32))
             (tmp / "record.json").write_text(json.dumps(record, indent=1, allow_nan=True))
         return final
 
@@ -247,7 +271,7 @@ class ResultsStore:
             if not isinstance(error, ConfigError) or isinstance(error, DataError):
                 self.record_failure(config, error)
             raise
-        self.save(result.record, result.state_dict)
+        self.save(result.record, result.state_dict, result.test_labels, result.test_scores)
         self.clear_failure(result.record["run_id"])
         return self.load(result.record["run_id"])
 

@@ -50,8 +50,11 @@ def predict(model: nn.Module, loader: BatchLoader) -> np.ndarray:
 
 def evaluate(model: nn.Module, loader: BatchLoader) -> dict[str, float]:
     """AUC and logloss on a split."""
-    probs = predict(model, loader)
-    labels = loader.labels.cpu().numpy()
+    return scores_metrics(loader.labels.cpu().numpy(), predict(model, loader))
+
+
+def scores_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """AUC and logloss of probabilities ``probs`` (n,) against 0/1 ``labels`` (n,)."""
     return {"auc": auc(labels, probs), "logloss": logloss(labels, probs)}
 
 
@@ -67,10 +70,14 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the JSON-ready record and the best model's weights."""
+    """What :func:`fit` returns: the JSON-ready record, the best model's weights and its test
+    predictions (labels (n,) uint8 and click probabilities (n,) float32, in test-split order),
+    which paired comparisons between runs need (:mod:`embcollapse.intervals`)."""
 
     record: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
+    test_labels: np.ndarray | None = None
+    test_scores: np.ndarray | None = None
 
 
 def _mean_ia(model: nn.Module) -> dict[str, float]:
@@ -130,7 +137,9 @@ def fit(config: RunConfig, data: PreparedData | None = None,
     train_seconds = time.perf_counter() - start
     assert best_state is not None, "max_epochs must be >= 1"
     model.load_state_dict(best_state)
-    test = evaluate(model, BatchLoader(data.test, tc.eval_batch_size, dev))
+    test_loader = BatchLoader(data.test, tc.eval_batch_size, dev)
+    test_labels, test_probs = test_loader.labels.cpu().numpy(), predict(model, test_loader)
+    test = scores_metrics(test_labels, test_probs)
     tables = model.embedding_tables()
     field_ia_concat, field_ia = run_field_ia(tables)
     record = {
@@ -152,7 +161,9 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         "torch_version": torch.__version__,
         "package_version": __version__,
     }
-    return FitResult(record=record, state_dict=best_state)
+    return FitResult(record=record, state_dict=best_state,
+                     test_labels=test_labels.astype(np.uint8),
+                     test_scores=test_probs.astype(np.float32))
 
 
 def base_rate_logloss(train: Split, test: Split) -> float:
