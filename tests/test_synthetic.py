@@ -71,6 +71,40 @@ def test_bad_settings_are_named() -> None:
         synthetic.generate(DataConfig(preset="huge"))
     with pytest.raises(ConfigError, match="positive_rate"):
         synthetic.generate(DataConfig(preset="tiny", teacher=TeacherConfig(positive_rate=1.5)))
+    with pytest.raises(ConfigError, match="data.teacher.interaction"):
+        synthetic.teacher_for(DataConfig(preset="tiny", teacher=TeacherConfig(interaction="x")))
+    with pytest.raises(ConfigError, match="spectrum_decay"):
+        synthetic.teacher_for(DataConfig(preset="tiny",
+                                         teacher=TeacherConfig(spectrum_decay=-1.0)))
+
+
+def test_spectrum_scales_follow_the_decay() -> None:
+    np.testing.assert_allclose(synthetic.spectrum_scales(4, 1.0), [1, 1 / 2, 1 / 3, 1 / 4])
+    np.testing.assert_allclose(synthetic.spectrum_scales(3, 0.0), [1, 1, 1])
+    teacher = synthetic.teacher_for(DataConfig(preset="tiny",
+                                               teacher=TeacherConfig(rank=6, spectrum_decay=2.0)))
+    stds = teacher.vectors.std(axis=0)
+    np.testing.assert_allclose(stds / stds[0], synthetic.spectrum_scales(6, 2.0), rtol=0.1)
+
+
+def test_projected_interaction_with_identity_projections_is_fm() -> None:
+    """t_i' U_i' diag(s_ij) U_j t_j with U = I and s_ij = S_ij (every coordinate) is S_ij <t_i, t_j>."""
+    import dataclasses
+
+    fm = synthetic.teacher_for(TINY)
+    rank, n_fields = fm.rank, fm.num_fields
+    as_projected = dataclasses.replace(
+        fm, field_proj=np.broadcast_to(np.eye(rank), (n_fields, rank, rank)).copy(),
+        pair_strength=np.repeat(fm.pair_strength[:, :, None], rank, axis=2))
+    ids = fm.sample_ids(np.random.default_rng(0), 10_000)     # more than one PARTS_CHUNK
+    np.testing.assert_allclose(as_projected.parts(ids), fm.parts(ids), rtol=1e-10, atol=1e-10)
+    projected = synthetic.teacher_for(
+        DataConfig(preset="tiny", teacher=TeacherConfig(interaction="projected")))
+    assert projected.pair_strength.shape == (n_fields, n_fields, rank)
+    np.testing.assert_allclose(projected.pair_strength, projected.pair_strength.transpose(1, 0, 2))
+    assert not projected.pair_strength[np.arange(n_fields), np.arange(n_fields)].any()
+    # the teacher draws its FM parts first: the same vectors whatever the interaction
+    np.testing.assert_array_equal(projected.vectors, fm.vectors)
 
 
 def test_criteo_txt_format(tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ class TeacherConfig:
     """The hidden teacher that labels synthetic rows (see ``embcollapse.data.synthetic``)."""
 
     rank: int = 16                # dimension of the teacher's value vectors
+    spectrum_decay: float = 0.5   # coordinate d of a teacher vector has scale d ** -decay
+    interaction: str = "fm"       # pairwise part: "fm" <t_i, t_j> S_ij, or "projected"
+                                  # t_i' U_i' diag(s_ij) U_j t_j (a matrix per field pair)
     pair_density: float = 0.3     # share of field pairs that interact
     bias_scale: float = 0.6       # std of the per-value bias part of the logit
     pair_scale: float = 1.0       # std of the pairwise-interaction part

@@ -4,16 +4,23 @@ Rows are ``N`` categorical fields. Field ``i`` has ``D_i`` values whose frequenc
 Zipf law, ``p(v) ~ (v + 1) ** -zipf``: a few values are common and most are rare, as in Criteo.
 
 The teacher gives every value of every field a bias ``b_i[v]`` and a vector ``t_i[v]`` of
-dimension ``rank`` whose coordinates have a decaying scale ``(d + 1) ** -0.5``, so the
+dimension ``rank`` whose coordinate ``d = 1..rank`` has scale ``d ** -spectrum_decay``, so the
 information is spread over many directions but not evenly. A row's logit is
 
     logit = c + bias_scale   * z( sum_i b_i[x_i] )
-              + pair_scale   * z( sum_{i<j} S_ij <t_i[x_i], t_j[x_j]> )       (pairwise, rank <= rank)
+              + pair_scale   * z( sum_{i<j} pair_ij(t_i[x_i], t_j[x_j]) )     (pairwise)
               + higher_scale * z( w . tanh( sum_i C_i t_i[x_i] ) )             (higher order)
               + noise_scale  * eps,    eps ~ N(0, 1)
 
-where ``S`` is a sparse symmetric matrix of field-pair strengths (a share ``pair_density`` of the
-pairs interact), ``z`` scales a part to unit standard deviation (measured on a pilot sample), and
+where the pairwise form is ``interaction``:
+
+- ``"fm"``: ``pair_ij(a, b) = S_ij <a, b>``, a scalar strength per field pair -- exactly the
+  shape of a (field-weighted) factorization machine;
+- ``"projected"``: ``pair_ij(a, b) = (U_i a)' diag(s_ij) (U_j b)``, a bilinear form per field
+  pair (field projections ``U_i`` (rank, rank), strengths ``s_ij`` (rank,) per pair), which no
+  shared-space inner product represents.
+
+A share ``pair_density`` of the field pairs interact (the others have zero strength), ``z`` scales a part to unit standard deviation (measured on a pilot sample), and
 the intercept ``c`` is solved so that the click rate is ``positive_rate``. The label is
 ``Bernoulli(sigmoid(logit))``. The noise-free logit is kept with the data: its AUC on the test
 split is the ceiling any model can reach.
@@ -34,6 +41,7 @@ from ..atomic import temp_file
 from ..config import ConfigError, DataConfig, TeacherConfig
 
 BLOCK = 1 << 16
+INTERACTIONS = ("fm", "projected")
 
 # Field cardinalities of Criteo after the paper's preprocessing (13 integer fields as
 # log-bucketed tokens, 26 categorical fields with values seen fewer than 10 times merged),
@@ -51,6 +59,10 @@ PRESETS: dict[str, tuple[int, ...]] = {
     # 20 fields from 3 to 20k values, ~46k features: the default CPU scale
     "criteo-small": (3, 4, 10, 15, 17, 19, 26, 40, 60, 100, 104, 305, 553, 629, 1445, 2002,
                      3175, 5128, 11930, 20000),
+    # 10 fields, 3 to 800 values, ~2.7k features: the "regime" profile -- few, heavily used
+    # features, so that 300k training rows give Criteo's lookups per embedding parameter
+    # (see embcollapse.regime for the criteria)
+    "criteo-regime": (3, 10, 30, 80, 150, 250, 350, 450, 600, 800),
     # 8 fields, ~4.4k features: tests and the smoke profile
     "tiny": (3, 5, 10, 30, 100, 300, 1000, 3000),
 }
@@ -74,25 +86,43 @@ class Teacher:
     biases: np.ndarray                   # (total,) per-value bias, fields concatenated
     vectors: np.ndarray                  # (total, rank) per-value teacher vectors
     offsets: np.ndarray                  # (N,) start of each field in the concatenation
-    pair_strength: np.ndarray            # (N, N) symmetric, zero diagonal
+    pair_strength: np.ndarray            # (N, N) or, projected, (N, N, rank); symmetric in i, j,
+                                         # zero on the diagonal
     higher_in: np.ndarray                # (N, rank, H) projection into the hidden layer
     higher_out: np.ndarray               # (H,)
     part_std: np.ndarray                 # (3,) std of bias, pair, higher parts on a pilot
     weights: np.ndarray                  # (3,) bias_scale, pair_scale, higher_scale
     noise_scale: float
     intercept: float
+    field_proj: np.ndarray | None = None  # projected: (N, rank, rank) U_i, else None
+
+    PARTS_CHUNK = 8192                   # rows per step of :meth:`parts` (bounds its memory)
 
     @property
     def num_fields(self) -> int:
         return len(self.cardinalities)
 
+    @property
+    def rank(self) -> int:
+        return int(self.vectors.shape[1])
+
     def parts(self, ids: np.ndarray) -> np.ndarray:
         """Raw logit parts of rows ``ids`` (n, N) -> (n, 3): bias, pairwise, higher order."""
+        return np.concatenate([self._parts(ids[start:start + self.PARTS_CHUNK])
+                               for start in range(0, len(ids), self.PARTS_CHUNK)]
+                              or [np.zeros((0, 3))])
+
+    def _parts(self, ids: np.ndarray) -> np.ndarray:
         flat = ids + self.offsets[None, :]
         bias = self.biases[flat].sum(axis=1)
         vec = self.vectors[flat]                                   # (n, N, rank)
-        mixed = np.matmul(self.pair_strength[None], vec)          # (n, N, rank): sum_j S_ij t_j
-        pair = 0.5 * (mixed * vec).sum(axis=(1, 2))
+        if self.field_proj is None:
+            mixed = np.matmul(self.pair_strength[None], vec)      # (n, N, rank): sum_j S_ij t_j
+            pair = 0.5 * (mixed * vec).sum(axis=(1, 2))
+        else:
+            proj = np.einsum("nfr,fsr->nfs", vec, self.field_proj)       # U_i t_i
+            mixed = np.einsum("ijd,njd->nid", self.pair_strength, proj)  # sum_j s_ij * U_j t_j
+            pair = 0.5 * (mixed * proj).sum(axis=(1, 2))
         hidden = np.tanh(vec.reshape(len(vec), -1)
                          @ self.higher_in.reshape(-1, self.higher_in.shape[-1]))
         return np.stack([bias, pair, hidden @ self.higher_out], axis=1)
@@ -119,6 +149,12 @@ def make_teacher(cardinalities: Sequence[int], teacher: TeacherConfig, zipf: flo
                           f"got cardinalities {card}")
     if teacher.rank < 1:
         raise ConfigError(f"data.teacher.rank must be >= 1, got {teacher.rank}")
+    if teacher.interaction not in INTERACTIONS:
+        raise ConfigError(f"data.teacher.interaction must be one of {', '.join(INTERACTIONS)}, "
+                          f"got {teacher.interaction!r}")
+    if teacher.spectrum_decay < 0:
+        raise ConfigError(f"data.teacher.spectrum_decay must be >= 0, "
+                          f"got {teacher.spectrum_decay}")
     if not 0.0 < teacher.positive_rate < 1.0:
         raise ConfigError(f"data.teacher.positive_rate must be in (0, 1), "
                           f"got {teacher.positive_rate}")
@@ -131,21 +167,29 @@ def make_teacher(cardinalities: Sequence[int], teacher: TeacherConfig, zipf: flo
         perms.append(rng.permutation(d).astype(np.int32))
     offsets = np.concatenate([[0], np.cumsum(card)[:-1]]).astype(np.int64)
     total = int(sum(card))
-    dim_scale = (np.arange(1, rank + 1, dtype=np.float64)) ** -0.5
+    dim_scale = spectrum_scales(rank, teacher.spectrum_decay)
     vectors = rng.standard_normal((total, rank)) * dim_scale
     strength = rng.standard_normal((n_fields, n_fields))
     strength *= rng.random((n_fields, n_fields)) < teacher.pair_density
     strength = np.triu(strength, 1)
     strength = strength + strength.T
+    biases = rng.standard_normal(total)
+    higher_in = rng.standard_normal((n_fields, rank, hidden)) / math.sqrt(n_fields)
+    higher_out = rng.standard_normal(hidden)
+    field_proj = None
+    if teacher.interaction == "projected":       # drawn last: "fm" teachers are unchanged
+        field_proj = rng.standard_normal((n_fields, rank, rank)) / math.sqrt(rank)
+        per_dim = rng.standard_normal((n_fields, n_fields, rank))
+        per_dim = np.triu(np.moveaxis(per_dim, 2, 0), 1)           # (rank, N, N), i < j
+        per_dim = per_dim + np.swapaxes(per_dim, 1, 2)
+        strength = np.moveaxis(per_dim, 0, 2) * (strength != 0)[:, :, None]
     tch = Teacher(
         cardinalities=card, value_cdfs=tuple(cdfs), value_perms=tuple(perms),
-        biases=rng.standard_normal(total), vectors=vectors, offsets=offsets,
-        pair_strength=strength,
-        higher_in=rng.standard_normal((n_fields, rank, hidden)) / math.sqrt(n_fields),
-        higher_out=rng.standard_normal(hidden),
+        biases=biases, vectors=vectors, offsets=offsets, pair_strength=strength,
+        higher_in=higher_in, higher_out=higher_out,
         part_std=np.ones(3), weights=np.array([teacher.bias_scale, teacher.pair_scale,
                                                teacher.higher_scale]),
-        noise_scale=teacher.noise_scale, intercept=0.0)
+        noise_scale=teacher.noise_scale, intercept=0.0, field_proj=field_proj)
     pilot_ids = tch.sample_ids(rng, 50_000)
     parts = tch.parts(pilot_ids)
     std = parts.std(axis=0)
@@ -154,6 +198,11 @@ def make_teacher(cardinalities: Sequence[int], teacher: TeacherConfig, zipf: flo
     noisy = centred + teacher.noise_scale * rng.standard_normal(len(centred))
     intercept = _solve_intercept(noisy, teacher.positive_rate) - (parts.mean(axis=0) / std) @ tch.weights
     return Teacher(**{**tch.__dict__, "part_std": std, "intercept": float(intercept)})
+
+
+def spectrum_scales(rank: int, decay: float) -> np.ndarray:
+    """Scale of each teacher coordinate, ``d ** -decay`` for ``d = 1..rank``: (rank,)."""
+    return np.arange(1, rank + 1, dtype=np.float64) ** -float(decay)
 
 
 def _solve_intercept(logits: np.ndarray, rate: float) -> float:

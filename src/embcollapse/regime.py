@@ -1,0 +1,227 @@
+"""Criteria a synthetic regime must meet before any model is compared, and their computation.
+
+The paper's claims are about what extra embedding capacity buys. A synthetic regime can only
+test them if, fixed before any SE/ME comparison is looked at:
+
+1. **Headroom** -- the teacher holds more than the largest model of the grid: its rank is at
+   least :data:`RANK_FACTOR` times the largest embedding size, and capacity pays: the teacher
+   cut to rank ``K`` (the best frequency-weighted rank-``K`` least-squares fit of each field's
+   vectors, i.e. a ``K``-dimensional model that learned the teacher as well as ``K`` dimensions
+   allow) ranks test rows better at the largest ``K`` than at half of it, a paired DeLong
+   interval excluding zero (:func:`capacity_ceilings`).
+2. **Data per embedding parameter** -- embedding lookups per embedding parameter at ``K = 10``,
+   ``train rows * fields / (features * K)``, within a factor :data:`DATA_FACTOR` of Criteo's
+   (:func:`lookups_per_parameter`, :func:`criteo_lookups_per_parameter`).
+3. **Heavy tails** -- the Zipf exponent of value frequencies within :data:`ZIPF_TOLERANCE` of
+   the median over Criteo's categorical fields measured on the shared sample
+   (:func:`zipf_exponent`, :func:`criteo_zipf_exponents`).
+4. **Interaction** -- not only FM-shaped: a stated choice (``TeacherConfig.interaction``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .config import DataConfig
+from .data.synthetic import Teacher, generate_blocks, preset_cardinalities, teacher_for
+from .intervals import Difference, delong_paired
+
+RANK_FACTOR = 2          # teacher rank >= RANK_FACTOR * largest K of the grid
+DATA_FACTOR = 2.0        # lookups per embedding parameter within this factor of Criteo's
+ZIPF_TOLERANCE = 0.15    # |our exponent - Criteo's median| at most this
+ZIPF_MIN_COUNT = 5       # the head used to fit an exponent: values seen at least this often
+ZIPF_MIN_POINTS = 8      # fields with fewer head values get no exponent
+CRITEO_TRAIN_SHARE = 0.8  # the paper's 8/1/1 split
+
+
+def zipf_exponent(counts: Sequence[int] | np.ndarray, min_count: int = ZIPF_MIN_COUNT,
+                  min_points: int = ZIPF_MIN_POINTS) -> float:
+    """Exponent ``s`` of ``count ~ rank ** -s`` by least squares on log count vs log rank.
+
+    ``counts`` (D,): how often each value of a field was seen (any order). Only the head is
+    fitted -- values seen at least ``min_count`` times -- because in a sample the tail is cut by
+    the sample size (most rare values are seen once or never). NaN with fewer than
+    ``min_points`` head values.
+    """
+    c = np.sort(np.asarray(counts, dtype=np.float64))[::-1]
+    head = c[c >= min_count]
+    if len(head) < min_points:
+        return float("nan")
+    ranks = np.arange(1, len(head) + 1, dtype=np.float64)
+    slope = np.polyfit(np.log(ranks), np.log(head), 1)[0]
+    return float(-slope)
+
+
+def read_criteo_txt(path: str | Path) -> pd.DataFrame:
+    """A Criteo ``train.txt``-format file (label, I1..I13, C1..C26, tab-separated, no header)
+    as strings, missing values as ``""``."""
+    path = Path(path)
+    frame = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
+    if frame.shape[1] != 40:
+        raise ValueError(f"{path}: expected 40 tab-separated columns (Criteo train.txt), "
+                         f"found {frame.shape[1]}")
+    frame.columns = ["label"] + [f"I{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 27)]
+    return frame
+
+
+def criteo_zipf_exponents(path: str | Path) -> pd.DataFrame:
+    """Per categorical field of a Criteo sample: distinct values, head values, Zipf exponent.
+
+    Missing values are left out. Integer fields are not fitted (the paper log-buckets them, so
+    their frequencies are not a value-popularity law).
+    """
+    frame = read_criteo_txt(path)
+    rows = []
+    for name in [f"C{i}" for i in range(1, 27)]:
+        values = frame[name][frame[name] != ""]
+        counts = values.value_counts().to_numpy()
+        rows.append({"field": name, "distinct": len(counts),
+                     "head_values": int((counts >= ZIPF_MIN_COUNT).sum()),
+                     "exponent": zipf_exponent(counts)})
+    return pd.DataFrame(rows)
+
+
+def median_exponent(table: pd.DataFrame) -> float:
+    """Median of the fitted exponents (fields without one left out)."""
+    return float(table["exponent"].dropna().median())
+
+
+def lookups_per_parameter(train_rows: float, num_fields: int, num_features: float,
+                          embed_dim: int = 10) -> float:
+    """Embedding lookups per embedding parameter: ``train_rows * fields / (features * K)``."""
+    return float(train_rows) * num_fields / (float(num_features) * embed_dim)
+
+
+def _millions(text: str) -> float:
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([MK]?)\s*", str(text))
+    if match is None:
+        raise ValueError(f"cannot read a count from {text!r}")
+    return float(match.group(1)) * {"M": 1e6, "K": 1e3, "": 1.0}[match.group(2)]
+
+
+def criteo_lookups_per_parameter(table4_csv: str | Path, embed_dim: int = 10) -> float:
+    """Criteo's lookups per embedding parameter, from the paper's Table 4 (instances, fields,
+    total features; the training split is 80% of the instances)."""
+    table = pd.read_csv(table4_csv, comment="#").set_index("dataset")
+    row = table.loc["criteo"]
+    return lookups_per_parameter(CRITEO_TRAIN_SHARE * _millions(row["instances"]),
+                                 int(row["fields"]), _millions(row["total_features"]), embed_dim)
+
+
+def regime_lookups_per_parameter(config: DataConfig, embed_dim: int = 10) -> float:
+    """Lookups per embedding parameter of a synthetic configuration's training split."""
+    card = preset_cardinalities(config.preset)
+    train_rows = CRITEO_TRAIN_SHARE * config.rows * config.fraction
+    return lookups_per_parameter(train_rows, len(card), sum(card), embed_dim)
+
+
+def truncated_teacher(teacher: Teacher, rank: int) -> Teacher:
+    """The teacher with each field's vectors replaced by their best rank-``rank`` fit,
+    least squares weighted by the values' frequencies (what rows teach a model most)."""
+    vectors = teacher.vectors.copy()
+    for i, cdf in enumerate(teacher.value_cdfs):
+        start, size = int(teacher.offsets[i]), teacher.cardinalities[i]
+        freq = np.empty(size)
+        freq[teacher.value_perms[i]] = np.diff(np.r_[0.0, cdf])   # id -> its probability
+        weight = np.sqrt(freq)[:, None]
+        block = vectors[start:start + size]
+        u, s, vt = np.linalg.svd(block * weight, full_matrices=False)
+        keep = min(rank, len(s))
+        vectors[start:start + size] = (u[:, :keep] * s[:keep]) @ vt[:keep] / weight
+    return dataclasses.replace(teacher, vectors=vectors)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ceilings:
+    """Test AUC of the teacher cut to each rank, and paired differences of successive ranks."""
+
+    ranks: tuple[int, ...]
+    aucs: tuple[float, ...]          # AUC against drawn labels of the rank-K teacher's logit
+    full_auc: float                  # the whole teacher's (the ceiling of any model)
+    gains: tuple[Difference, ...]    # AUC(rank k+1) - AUC(rank k), DeLong, one per step
+
+
+def capacity_ceilings(config: DataConfig, ranks: Sequence[int], rows: int = 200_000,
+                      seed: int = 12345) -> Ceilings:
+    """AUC ceilings of rank-``K`` teachers on ``rows`` fresh rows (stream ``seed``)."""
+    teacher = teacher_for(config)
+    ids, labels, clean = (np.concatenate(a) for a in zip(*generate_blocks(teacher, rows, seed)))
+    scores = [truncated_teacher(teacher, k).logit(ids) for k in ranks]
+    from .train import auc
+
+    gains = tuple(delong_paired(labels, scores[j + 1], scores[j]) for j in range(len(ranks) - 1))
+    return Ceilings(ranks=tuple(int(k) for k in ranks),
+                    aucs=tuple(auc(labels, s) for s in scores),
+                    full_auc=auc(labels, clean), gains=gains)
+
+
+def teacher_field_ia(config: DataConfig) -> np.ndarray:
+    """Information abundance of each field's teacher vectors (N,): what a model that learned
+    the teacher exactly would show."""
+    from .analysis import information_abundance
+
+    teacher = teacher_for(config)
+    return np.array([information_abundance(
+        teacher.vectors[int(teacher.offsets[i]):int(teacher.offsets[i]) + d])
+        for i, d in enumerate(teacher.cardinalities)])
+
+
+def grid_max_embed_dim(chapters: Mapping[str, Mapping[str, Any]]) -> int:
+    """The largest embedding size ``K`` named in a profile's chapters (``embed_dims`` lists and
+    ``*_embed_dim`` keys); 10 when none is named."""
+    sizes = [10]
+    for params in chapters.values():
+        for key, value in params.items():
+            if key == "embed_dims":
+                sizes.extend(int(k) for k in value)
+            elif key.endswith("embed_dim") and isinstance(value, int):
+                sizes.append(int(value))
+    return max(sizes)
+
+
+def regime_criteria(config: DataConfig, max_embed_dim: int, criteo_sample: str | Path | None,
+                    table4_csv: str | Path, ceiling_rows: int = 200_000) -> pd.DataFrame:
+    """Each criterion of this module's docstring for a synthetic configuration: what it
+    requires, the measured value and whether it is met. ``criteo_sample`` (a Criteo
+    ``train.txt``-format file) may be None: the tail criterion is then "not measured"."""
+    teacher = config.teacher
+    half = max(1, max_embed_dim // 2)
+    ceilings = capacity_ceilings(config, [half, max_embed_dim], rows=ceiling_rows)
+    gain = ceilings.gains[0]
+    ours = regime_lookups_per_parameter(config)
+    criteo = criteo_lookups_per_parameter(table4_csv)
+    ratio = ours / criteo
+    rows = [
+        {"criterion": "teacher rank >= "
+                      f"{RANK_FACTOR} x largest K of the grid ({max_embed_dim})",
+         "required": f">= {RANK_FACTOR * max_embed_dim}", "measured": f"{teacher.rank}",
+         "met": teacher.rank >= RANK_FACTOR * max_embed_dim},
+        {"criterion": f"capacity pays: AUC of the teacher cut to rank {max_embed_dim} minus "
+                      f"rank {half} ({ceiling_rows:,} fresh rows, paired DeLong 95%)",
+         "required": "interval above 0",
+         "measured": f"{gain.diff:+.4f} [{gain.low:+.4f}, {gain.high:+.4f}]",
+         "met": gain.low > 0},
+        {"criterion": "embedding lookups per embedding parameter at K=10, ours / Criteo's",
+         "required": f"within x{DATA_FACTOR:g}",
+         "measured": f"{ours:.0f} / {criteo:.0f} = {ratio:.2f}",
+         "met": 1 / DATA_FACTOR <= ratio <= DATA_FACTOR},
+    ]
+    if criteo_sample is not None:
+        measured = median_exponent(criteo_zipf_exponents(criteo_sample))
+        rows.append({"criterion": "Zipf exponent of value frequencies vs Criteo's median "
+                                  "(categorical fields, head fit)",
+                     "required": f"within {ZIPF_TOLERANCE:g} of {measured:.2f}",
+                     "measured": f"{config.zipf:g}",
+                     "met": abs(config.zipf - measured) <= ZIPF_TOLERANCE})
+    else:
+        rows.append({"criterion": "Zipf exponent vs Criteo's", "required": "Criteo sample",
+                     "measured": "not measured (no sample)", "met": False})
+    rows.append({"criterion": "interaction not only FM-shaped (a stated choice)",
+                 "required": "projected", "measured": teacher.interaction,
+                 "met": teacher.interaction != "fm"})
+    return pd.DataFrame(rows)

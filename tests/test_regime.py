@@ -1,0 +1,86 @@
+"""Criteria of the synthetic regime: exact cases of each computation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embcollapse import paths, regime
+from embcollapse.config import DataConfig, TeacherConfig
+from embcollapse.data import synthetic
+
+TABLE4 = Path(__file__).resolve().parents[1] / "book" / "data" / "paper" / "paper_table4_datasets.csv"
+
+
+@pytest.mark.parametrize("s", [0.8, 1.0, 1.5])
+def test_zipf_exponent_of_an_exact_power_law(s: float) -> None:
+    counts = np.round(1e6 * np.arange(1, 200) ** -s)
+    rng = np.random.default_rng(0)
+    assert regime.zipf_exponent(rng.permutation(counts)) == pytest.approx(s, abs=0.01)
+
+
+def test_zipf_exponent_needs_a_head() -> None:
+    assert np.isnan(regime.zipf_exponent([100, 50, 3, 2, 1, 1]))      # 2 values seen >= 5 times
+
+
+def test_zipf_exponent_recovers_the_generator_from_criteo_format(tmp_path: Path) -> None:
+    path = synthetic.write_criteo_txt(DataConfig(preset="criteo", rows=20_000, zipf=1.1),
+                                      tmp_path / "t.txt")
+    table = regime.criteo_zipf_exponents(path)
+    assert list(table["field"]) == [f"C{i}" for i in range(1, 27)]
+    big = table[table["distinct"] > 1000]                 # fields whose head is long
+    assert len(big) >= 5
+    assert regime.median_exponent(big) == pytest.approx(1.1, abs=0.12)
+
+
+def test_criteo_reader_names_a_wrong_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1\t2\t3\n")
+    with pytest.raises(ValueError, match="bad.txt: expected 40"):
+        regime.read_criteo_txt(bad)
+
+
+def test_lookups_per_parameter() -> None:
+    assert regime.lookups_per_parameter(1000, 10, 100, 10) == 10.0
+    # paper Table 4: 45.8M instances (80% train), 39 fields, 1.08M features
+    assert regime.criteo_lookups_per_parameter(TABLE4) == pytest.approx(
+        0.8 * 45.8e6 * 39 / (1.08e6 * 10))
+    cfg = DataConfig(preset="tiny", rows=10_000, fraction=0.5)
+    card = synthetic.PRESETS["tiny"]
+    assert regime.regime_lookups_per_parameter(cfg) == pytest.approx(
+        4000 * len(card) / (sum(card) * 10))
+
+
+def test_truncated_teacher_has_the_rank_asked_for() -> None:
+    teacher = synthetic.teacher_for(DataConfig(preset="tiny"))
+    full = regime.truncated_teacher(teacher, teacher.rank)
+    np.testing.assert_allclose(full.vectors, teacher.vectors, atol=1e-9)
+    cut = regime.truncated_teacher(teacher, 3)
+    for start, d in zip(teacher.offsets, teacher.cardinalities):
+        assert np.linalg.matrix_rank(cut.vectors[start:start + d], tol=1e-8) == min(3, d)
+
+
+def test_capacity_ceilings_rise_with_rank_and_meet_the_full_teacher() -> None:
+    cfg = DataConfig(preset="tiny", teacher=TeacherConfig(interaction="projected"))
+    c = regime.capacity_ceilings(cfg, [1, 16], rows=20_000)
+    assert c.aucs[-1] == pytest.approx(c.full_auc, abs=1e-4)     # rank 16 = the whole teacher
+    assert c.gains[0].low > 0 and c.aucs[1] > c.aucs[0]
+
+
+def test_grid_max_embed_dim() -> None:
+    chapters = {"a": {"embed_dims": [5, 40], "models": ["dnn"]}, "b": {"heatmap_embed_dim": 64}}
+    assert regime.grid_max_embed_dim(chapters) == 64
+    assert regime.grid_max_embed_dim({}) == 10
+
+
+def test_regime_criteria_pass_and_fail() -> None:
+    good = DataConfig(preset="tiny", rows=200_000, zipf=1.0,
+                      teacher=TeacherConfig(rank=16, interaction="projected"))
+    table = regime.regime_criteria(good, 8, None, TABLE4, ceiling_rows=20_000)
+    met = dict(zip(table["criterion"].str[:12], table["met"]))
+    assert met["teacher rank"] and met["capacity pay"] and met["interaction "]
+    # rank 8 against a grid up to K=16: cutting to rank 16 or 8 changes nothing, nothing to pay
+    bad = DataConfig(preset="tiny", rows=20_000, teacher=TeacherConfig(rank=8))
+    table = regime.regime_criteria(bad, 16, None, TABLE4, ceiling_rows=20_000)
+    assert not table["met"].any()
