@@ -49,7 +49,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--fresh-rows", type=int, default=300_000)
     parser.add_argument("--target", type=float, default=0.0002)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: as set)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     profile = load_profile(args.profile)
     data, gen_cpu, gen_wall = timed(load_dataset, profile.data)
     print(f"data: {len(data.train)} train rows; prepare {gen_cpu:.1f} CPU s, {gen_wall:.1f} s wall")

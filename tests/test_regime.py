@@ -24,14 +24,19 @@ def test_zipf_exponent_needs_a_head() -> None:
     assert np.isnan(regime.zipf_exponent([100, 50, 3, 2, 1, 1]))      # 2 values seen >= 5 times
 
 
-def test_zipf_exponent_recovers_the_generator_from_criteo_format(tmp_path: Path) -> None:
-    path = synthetic.write_criteo_txt(DataConfig(preset="criteo", rows=20_000, zipf=1.1),
-                                      tmp_path / "t.txt")
-    table = regime.criteo_zipf_exponents(path)
-    assert list(table["field"]) == [f"C{i}" for i in range(1, 27)]
-    big = table[table["distinct"] > 1000]                 # fields whose head is long
-    assert len(big) >= 5
-    assert regime.median_exponent(big) == pytest.approx(1.1, abs=0.12)
+def test_criteo_zipf_exponents_per_categorical_field(tmp_path: Path) -> None:
+    """C1's values follow count = 400 r^-1.2; C2 has one value; the others are missing."""
+    counts = np.round(400 * np.arange(1, 80) ** -1.2).astype(int)
+    c1 = np.repeat([f"{r:08x}" for r in range(len(counts))], counts)
+    lines = ["\t".join(["0"] + ["1"] * 13 + [value, "aaaaaaaa"] + [""] * 24) for value in c1]
+    path = tmp_path / "sample.txt"
+    path.write_text("\n".join(lines) + "\n")
+    table = regime.criteo_zipf_exponents(path).set_index("field")
+    assert list(table.index) == [f"C{i}" for i in range(1, 27)]
+    assert table.loc["C1", "distinct"] == len(counts)
+    assert table.loc["C1", "exponent"] == pytest.approx(1.2, abs=0.05)
+    assert np.isnan(table.loc["C2", "exponent"]) and table.loc["C3", "distinct"] == 0
+    assert regime.median_exponent(table) == pytest.approx(table.loc["C1", "exponent"])
 
 
 def test_criteo_reader_names_a_wrong_file(tmp_path: Path) -> None:

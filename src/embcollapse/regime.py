@@ -174,14 +174,14 @@ def teacher_field_ia(config: DataConfig) -> np.ndarray:
 def grid_max_embed_dim(chapters: Mapping[str, Mapping[str, Any]]) -> int:
     """The largest embedding size ``K`` named in a profile's chapters (``embed_dims`` lists and
     ``*_embed_dim`` keys); 10 when none is named."""
-    sizes = [10]
+    sizes: list[int] = []
     for params in chapters.values():
         for key, value in params.items():
             if key == "embed_dims":
                 sizes.extend(int(k) for k in value)
             elif key.endswith("embed_dim") and isinstance(value, int):
                 sizes.append(int(value))
-    return max(sizes)
+    return max(sizes, default=10)
 
 
 def regime_criteria(config: DataConfig, max_embed_dim: int, criteo_sample: str | Path | None,
@@ -225,3 +225,22 @@ def regime_criteria(config: DataConfig, max_embed_dim: int, criteo_sample: str |
                  "required": "projected", "measured": teacher.interaction,
                  "met": teacher.interaction != "fm"})
     return pd.DataFrame(rows)
+
+
+def introducing_commit(profile_file: str | Path = "configs/profiles/regime.yaml") -> str | None:
+    """Short hash of the commit that added ``profile_file`` (relative to the checkout), or None
+    outside a git checkout: the commit that fixed the regime."""
+    import subprocess
+
+    from . import paths
+
+    root = paths.checkout_root()
+    if root is None:
+        return None
+    try:
+        out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%h", "--",
+                              str(profile_file)], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out[-1] if out else None
