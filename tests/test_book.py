@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 FIGURES = {"00_synthetic_data": 2, "01_embedding_collapse": 3, "02_interaction_collapse": 3,
            "03_regularized_dcnv2": 4, "04_dnn_overfitting": 3, "05_multi_embedding": 2,
            "06_how_multi_embedding_works": 4, "07_data_size": 1, "08_appendices": 1,
-           "20_reproduction_summary": 1}
+           "09_when_collapse_appears": 2, "20_reproduction_summary": 1}
 
 
 @pytest.fixture(scope="module")

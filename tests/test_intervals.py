@@ -123,3 +123,21 @@ def test_combine_seeds_adds_between_seed_spread() -> None:
     assert c.se == pytest.approx(np.sqrt(1 / 3 + 0.25))
     with pytest.raises(ValueError, match="one standard error per seed"):
         combine_seeds([1.0, 2.0], [0.1])
+
+
+def test_paired_over_seeds_combines_and_checks_rows() -> None:
+    from embcollapse.intervals import paired_over_seeds
+
+    rng = np.random.default_rng(6)
+    seeds, singles = [], []
+    for _ in range(3):
+        y = (rng.random(400) < 0.3).astype(np.uint8)
+        a, b = y + rng.standard_normal(400), 0.5 * y + rng.standard_normal(400)
+        seeds.append((y, a, y, b))
+        singles.append(delong_paired(y, a, b))
+    got = paired_over_seeds(seeds)
+    want = combine_seeds([d.diff for d in singles], [d.se for d in singles])
+    assert got == want
+    y = seeds[0][0]
+    with pytest.raises(ValueError, match="same test rows"):
+        paired_over_seeds([(y, seeds[0][1], 1 - y, seeds[0][2])])

@@ -95,6 +95,19 @@ class AppendixParams:
     language_model: bool = True                 # Appendix B: fetch MiniLM's token embeddings
 
 
+@dataclass(frozen=True)
+class WhenCollapseParams:
+    """Beyond the paper, "When does collapse appear?": one property of the teacher varied at a
+    time -- its rank, then the kind of interaction -- with the profile's other settings."""
+
+    model: str = "dcnv2"
+    embed_dims: tuple[int, ...] = (5, 10, 20, 40)   # single-embedding K (IA against size)
+    me_embed_dim: int = 10                          # ME: me_sets sets of this K, against SE
+    me_sets: int = 4                                # at K = me_sets * me_embed_dim
+    ranks: tuple[int, ...] = (8, 80)                # teacher ranks (interaction as the profile)
+    interactions: tuple[str, ...] = ("fm", "projected")  # kinds (rank as the profile)
+
+
 CHAPTERS: dict[str, type] = {
     "regularized": RegularizedParams,
     "theory": TheoryParams,
@@ -104,6 +117,7 @@ CHAPTERS: dict[str, type] = {
     "how_it_works": HowItWorksParams,
     "data_size": DataSizeParams,
     "appendices": AppendixParams,
+    "when_collapse": WhenCollapseParams,
 }
 
 

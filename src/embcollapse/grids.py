@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
                        MultiEmbeddingParams, OverfittingParams, RegularizedParams, TheoryParams,
-                       chapter_params)
+                       WhenCollapseParams, chapter_params)
 from .config import Profile, RunConfig
 from .identity import resolved_key
 from .models.sizes import size_preset
@@ -112,10 +112,32 @@ def appendices(p: AppendixParams) -> list[Run]:
             for hyper in depth_variants(p).values() for s in p.depth_scales]
 
 
+def teacher_variants(p: WhenCollapseParams) -> dict[str, dict[str, Any]]:
+    """The data overrides of "When does collapse appear?", by label: each rank, then each
+    interaction kind, one teacher property changed at a time."""
+    out = {f"rank {r}": {"teacher": {"rank": r}} for r in p.ranks}
+    out.update({f"{kind} interaction": {"teacher": {"interaction": kind}}
+                for kind in p.interactions})
+    return out
+
+
+def when_collapse(p: WhenCollapseParams) -> list[Run]:
+    """For every teacher variant: SE at each K and at the ME's total size, and the ME."""
+    total = p.me_sets * p.me_embed_dim
+    sizes = sorted(set(p.embed_dims) | {total})
+    runs = []
+    for data in teacher_variants(p).values():
+        runs += [Run({"name": p.model, "embed_dim": k}, data) for k in sizes]
+        runs.append(Run({"name": p.model, "embed_dim": p.me_embed_dim, "num_sets": p.me_sets},
+                        data))
+    return runs
+
+
 GRIDS: dict[str, Callable[[Any], list[Run]]] = {
     "collapse": collapse, "theory": theory, "regularized": regularized,
     "dnn_overfitting": dnn_overfitting, "multi_embedding": multi_embedding,
     "how_it_works": how_it_works, "data_size": data_size, "appendices": appendices,
+    "when_collapse": when_collapse,
 }
 
 

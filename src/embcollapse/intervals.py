@@ -191,3 +191,19 @@ def verdict(difference: Difference, paper_direction: int) -> str:
     if high < 0:
         return DIFFERS
     return NOT_RESOLVED
+
+
+def paired_over_seeds(seeds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                      level: float = 0.95) -> Difference:
+    """AUC(a) - AUC(b) over seeds: ``seeds`` holds, per seed, ``(labels_a, scores_a, labels_b,
+    scores_b)`` (each (n,), as a run stores them); each seed's pair is compared with DeLong and
+    the seeds combined by :func:`combine_seeds`."""
+    diffs, ses = [], []
+    for labels_a, scores_a, labels_b, scores_b in seeds:
+        if len(labels_a) != len(labels_b) or not np.array_equal(labels_a, labels_b):
+            raise ValueError("the two runs were not scored on the same test rows (their labels "
+                             "differ); a paired comparison needs the same test split")
+        d = delong_paired(labels_a, scores_a, scores_b, level)
+        diffs.append(d.diff)
+        ses.append(d.se)
+    return combine_seeds(diffs, ses, level)
