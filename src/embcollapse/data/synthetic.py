@@ -120,7 +120,8 @@ class Teacher:
             mixed = np.matmul(self.pair_strength[None], vec)      # (n, N, rank): sum_j S_ij t_j
             pair = 0.5 * (mixed * vec).sum(axis=(1, 2))
         else:
-            proj = np.einsum("nfr,fsr->nfs", vec, self.field_proj)       # U_i t_i
+            proj = np.matmul(vec.transpose(1, 0, 2),                     # U_i t_i: (n, N, rank)
+                             self.field_proj.transpose(0, 2, 1)).transpose(1, 0, 2)
             mixed = np.einsum("ijd,njd->nid", self.pair_strength, proj)  # sum_j s_ij * U_j t_j
             pair = 0.5 * (mixed * proj).sum(axis=(1, 2))
         hidden = np.tanh(vec.reshape(len(vec), -1)
