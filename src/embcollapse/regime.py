@@ -30,6 +30,7 @@ import pandas as pd
 from .config import DataConfig
 from .data.synthetic import Teacher, generate_blocks, preset_cardinalities, teacher_for
 from .intervals import Difference, delong_paired
+from .metrics import auc
 
 RANK_FACTOR = 2          # teacher rank >= RANK_FACTOR * largest K of the grid
 DATA_FACTOR = 2.0        # lookups per embedding parameter within this factor of Criteo's
@@ -152,8 +153,6 @@ def capacity_ceilings(config: DataConfig, ranks: Sequence[int], rows: int = 200_
     teacher = teacher_for(config)
     ids, labels, clean = (np.concatenate(a) for a in zip(*generate_blocks(teacher, rows, seed)))
     scores = [truncated_teacher(teacher, k).logit(ids) for k in ranks]
-    from .train import auc
-
     gains = tuple(delong_paired(labels, scores[j + 1], scores[j]) for j in range(len(ranks) - 1))
     return Ceilings(ranks=tuple(int(k) for k in ranks),
                     aucs=tuple(auc(labels, s) for s in scores),
