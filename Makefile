@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed-stamp
 BOOK_HTML := build/book/$(PROFILE)/_build/html/index.html
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast run book bench clean clean-results
+.PHONY: help setup test test-fast run book bench check-paper screenshots clean clean-results
 
 help: ## List the targets with a line each
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -37,6 +37,15 @@ book: setup ## Execute every chapter under PROFILE and build the HTML book
 bench: setup ## Run the benchmarks in benchmarks/ (tables printed, JSON in benchmarks/out/)
 	for b in benchmarks/synthetic.py benchmarks/train_step.py benchmarks/data.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
+
+check-paper: setup ## Build each model of the paper profiles at full size, one CPU step, GPU memory
+	$(PY) -m embcollapse.capacity paper paper-avazu
+
+screenshots: setup ## Screenshots of every page of the built PROFILE book (desktop, phone) into build/screenshots
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  echo "make screenshots needs headless Chromium; install it (Debian/Ubuntu): sudo apt-get install chromium"; exit 2; }
+	@test -f $(BOOK_HTML) || { echo "no built book at $(BOOK_HTML): make book PROFILE=$(PROFILE) first"; exit 2; }
+	$(PY) -m embcollapse.screenshots $(dir $(BOOK_HTML)) --out build/screenshots/$(PROFILE)
 
 clean: ## Remove build outputs (keeps .venv and the results store)
 	rm -rf build book/_build

@@ -1,20 +1,25 @@
 """Execute the chapters with papermill and build the Jupyter Book from the executed copies.
 
-The chapters are jupytext MyST notebooks (``book/chapters/*.md``). ``run_chapters`` converts each
-to ``.ipynb`` and executes it with papermill under a profile into ``build/executed/<profile>/``;
-``build_book`` lays out ``build/book/<profile>/`` (the book's pages with every chapter replaced by
-its executed notebook) and runs ``jupyter-book build`` there, which never re-executes anything.
+The chapters are jupytext MyST notebooks (``book/chapters/*.md``). ``run_chapters`` first trains
+every run the chapters read (one console line per run, :mod:`embcollapse.sweep`), then converts
+each chapter to ``.ipynb`` and executes it with papermill under a profile into
+``<out>/executed/<profile>/``; ``build_book`` lays out ``<out>/book/<profile>/`` (the book's pages
+with every chapter replaced by its executed notebook, tagged for readers by
+:func:`tag_for_readers`) and runs ``jupyter-book build`` there, which never re-executes anything
+(``execute_notebooks: off``). ``<out>`` is the checkout's ``build/`` unless given.
+``render_notebook`` turns one executed notebook into HTML the same way.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from . import paths
 from .config import ConfigError, Profile, load_profile
@@ -36,8 +41,60 @@ def book_dir() -> Path:
     return root / "book"
 
 
-def build_root() -> Path:
-    return book_dir().parent / "build"
+class BookWarnings(RuntimeError):
+    """``jupyter-book build`` warned (a strict build fails on any warning); the HTML exists."""
+
+    def __init__(self, warnings: list[str], index: Path) -> None:
+        super().__init__(f"the book build gave {len(warnings)} warning(s):\n" + "\n".join(warnings))
+        self.warnings, self.index = warnings, index
+
+
+def build_root(out: Path | None = None) -> Path:
+    """Where executed notebooks and the HTML go: ``out``, else the checkout's ``build/``."""
+    return Path(out).resolve() if out is not None else book_dir().parent / "build"
+
+
+def executed_dir(profile: str, out: Path | None = None) -> Path:
+    return build_root(out) / "executed" / Path(profile).stem
+
+
+# tags a chapter's author can give a code cell to decide for themselves how it shows
+READER_TAGS = {"show-input", "hide-input", "remove-input", "hide-cell", "remove-cell",
+               "hide-output", "remove-output"}
+
+
+def tag_for_readers(notebook: Any) -> Any:
+    """Tag a notebook's code cells for the reader (in place; returns ``notebook``).
+
+    The reader meets text, figures and tables: every code cell's source goes behind a toggle
+    (``hide-input``) unless its author tagged it otherwise (``show-input`` keeps it shown); the
+    ``parameters`` cell (defaults papermill overrides) is removed and papermill's
+    ``injected-parameters`` cell (the values used) is hidden as a whole (``hide-cell``).
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        if "parameters" in tags:
+            extra = "remove-cell"
+        elif "injected-parameters" in tags:
+            extra = "hide-cell"
+        elif READER_TAGS & set(tags):
+            continue
+        else:
+            extra = "hide-input"
+        if extra not in tags:
+            cell.metadata["tags"] = tags + [extra]
+    return notebook
+
+
+def page_grids(page: Path) -> list[str]:
+    """The chapter grids (:data:`embcollapse.grids.GRIDS`) a chapter page reads: those whose
+    name it passes as a string (``chapter_params(ctx.profile, "collapse")``)."""
+    from .grids import GRIDS
+
+    text = page.read_text()
+    return [name for name in GRIDS if f'"{name}"' in text]
 
 
 def is_notebook(page: Path) -> bool:
@@ -52,12 +109,12 @@ def chapter_notebooks() -> list[Path]:
 
 
 def execute_notebook(source: Path, output: Path, parameters: Mapping[str, Any],
-                     progress: bool = True) -> Path:
+                     progress: bool = False) -> Path:
     """Convert a jupytext page to ``.ipynb`` and execute it with papermill into ``output``.
 
     The output is written under a temporary name and renamed, so a failed run leaves no
     executed copy that looks complete (papermill's partial notebook is kept as ``*.failed.ipynb``
-    for inspection).
+    for inspection). ``progress``: papermill's per-cell bar on the console.
     """
     import jupytext
     import papermill
@@ -88,17 +145,22 @@ def failed_copy(output: Path) -> Path:
 
 def run_chapters(profile: str, chapters: Iterable[str] | None = None,
                  parameters: Mapping[str, Any] | None = None, out_dir: Path | None = None,
-                 progress: bool = True, keep_going: bool | None = None) -> list[Path]:
-    """Execute chapters (all, or those whose file stem contains one of ``chapters``).
+                 progress: bool = False, keep_going: bool | None = None,
+                 train_first: bool = True) -> list[Path]:
+    """Execute chapters (all, or those whose file stem contains one of ``chapters``) into
+    ``out_dir`` (default ``build/executed/<profile>``).
 
-    ``keep_going`` (default: for profiles that only read the store, whose chapters may lack
-    runs) executes the remaining chapters after one fails and then raises
-    :class:`ChaptersFailed`; otherwise the first failure stops everything.
+    ``train_first`` (for profiles that train, ``train_missing: true``): train every run the
+    chapters read before executing them, one console line per run (:func:`train_chapter_runs`),
+    so the notebooks only read the store. ``keep_going`` (default: for profiles that only read
+    the store, whose chapters may lack runs) executes the remaining chapters after one fails and
+    then raises :class:`ChaptersFailed`; otherwise the first failure stops everything.
+    ``progress``: papermill's per-cell bar. The console ends with each chapter's time.
     """
     prof = load_profile(profile)
     check_store(prof)  # fail early on an unknown profile or an empty store
     keep_going = (not prof.train_missing) if keep_going is None else keep_going
-    out_dir = out_dir or build_root() / "executed" / Path(profile).stem
+    out_dir = out_dir or executed_dir(profile)
     pages = chapter_notebooks()
     if chapters:
         wanted = list(chapters)
@@ -106,6 +168,11 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
         if not pages:
             raise ValueError(f"no chapter matches {wanted}; chapters: "
                              f"{', '.join(p.stem for p in chapter_notebooks())}")
+    timings: dict[str, float] = {}
+    if train_first and prof.train_missing:
+        t0 = time.perf_counter()
+        train_chapter_runs(prof, pages)
+        timings["training (before the chapters)"] = time.perf_counter() - t0
     done, failed = [], []
     for page in pages:
         t0 = time.perf_counter()
@@ -119,10 +186,41 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
             failed.append(page.stem)
             print(f"[book] {page.name} FAILED: {type(err).__name__}; going on", flush=True)
             continue
-        print(f"[book] {page.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+        finally:
+            timings[page.stem] = time.perf_counter() - t0
+        print(f"[book] {page.name} done in {timings[page.stem]:.0f} s", flush=True)
+    print(timing_table(timings, failed), flush=True)
     if failed:
         raise ChaptersFailed(failed, done)
     return done
+
+
+def timing_table(timings: Mapping[str, float], failed: Sequence[str] = ()) -> str:
+    """The console's closing lines: seconds per step (chapter) and the total."""
+    from .progress import duration
+
+    width = max([len(k) for k in timings] + [5])
+    lines = ["[book] timings:"]
+    lines += [f"[book]   {name:<{width}}  {duration(seconds):>8}"
+              + ("  FAILED" if name in failed else "") for name, seconds in timings.items()]
+    lines.append(f"[book]   {'total':<{width}}  {duration(sum(timings.values())):>8}")
+    return "\n".join(lines)
+
+
+def train_chapter_runs(prof: Profile, pages: Sequence[Path]) -> None:
+    """Train, before any notebook runs, every run of ``pages``' grids missing from the store:
+    the plan first (runs, estimated time), then a line per run as it finishes. A run that
+    fails is reported and left for its chapter (which shows the error)."""
+    from . import sweep
+    from .config import run_id
+    from .results import ResultsStore
+
+    store = ResultsStore()
+    labelled = sweep.labelled_plan(prof, {page.stem: page_grids(page) for page in pages})
+    now = sweep.state([c for _, c in labelled], store)
+    label = {run_id(c): where for where, c in labelled}
+    todo = [(label[run_id(c)], c) for c in now.to_run()]
+    sweep.train_reported(todo, store, [prof.device], stored=len(now.stored))
 
 
 def check_store(prof: Profile) -> None:
@@ -161,42 +259,96 @@ def stage_book(executed_dir: Path, stage: Path, allow_failed: bool = False) -> P
         executed = executed_dir / f"{page.stem}.ipynb"
         if allow_failed and not executed.is_file() and failed_copy(executed).is_file():
             print(f"[book] {page.stem} failed: its partial notebook goes into the book", flush=True)
-            shutil.copy2(failed_copy(executed), stage / "chapters" / executed.name)
+            stage_notebook(failed_copy(executed), stage / "chapters" / executed.name)
             (stage / "chapters" / page.name).unlink()
             continue
         if not executed.is_file():
             raise FileNotFoundError(f"{executed} is missing: run the chapters first "
                                     f"(make run PROFILE=...)")
         (stage / "chapters" / page.name).unlink()
-        shutil.copy2(executed, stage / "chapters" / executed.name)
+        stage_notebook(executed, stage / "chapters" / executed.name)
     return stage
 
 
-def build_book(profile: str, execute: bool = True, progress: bool = True) -> Path:
-    """Execute the chapters (unless ``execute`` is False) and build the HTML; returns index.html."""
+def stage_notebook(executed: Path, dest: Path) -> Path:
+    """Copy an executed notebook to ``dest`` with its cells tagged for readers."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    nbformat.write(tag_for_readers(notebook), dest)
+    return dest
+
+
+def build_book(profile: str, execute: bool = True, progress: bool = False,
+               out: Path | None = None, strict: bool = False) -> Path:
+    """Execute the chapters (unless ``execute`` is False) and build the HTML; returns index.html.
+
+    ``out``: the folder for ``executed/<profile>`` and ``book/<profile>`` (default the
+    checkout's ``build/``). ``strict``: raise :class:`BookWarnings` on any build warning.
+    """
     name = Path(profile).stem
-    executed_dir = build_root() / "executed" / name
+    executed = executed_dir(profile, out)
     read_only = not load_profile(profile).train_missing
     failure = None
     if execute:
         try:
-            run_chapters(profile, out_dir=executed_dir, progress=progress)
+            run_chapters(profile, out_dir=executed, progress=progress)
         except ChaptersFailed as err:   # only for read-only profiles: build what there is
             failure = err
-    index = build_html(stage_book(executed_dir, build_root() / "book" / name,
-                                  allow_failed=read_only))
+    index = build_html(stage_book(executed, build_root(out) / "book" / name,
+                                  allow_failed=read_only), strict=strict)
     if failure is not None:
         raise ChaptersFailed(failure.failed, [index])
     return index
 
 
-def build_html(stage: Path) -> Path:
-    """Run ``jupyter-book build`` on a staged book; returns the path of ``index.html``."""
+WARNING_LINE = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE)\b")
+
+
+def build_html(stage: Path, strict: bool = False) -> Path:
+    """Run ``jupyter-book build`` on a staged book (its output on the console); returns the
+    path of ``index.html``. Every Sphinx warning is counted; with ``strict`` any warning raises
+    :class:`BookWarnings` (after the build, so the HTML is there to look at)."""
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(stage), "--builder", "html"]
     print(f"[book] {' '.join(cmd)}", flush=True)
-    subprocess.run(cmd, check=True, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    warnings: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            if WARNING_LINE.search(line):
+                warnings.append(line.rstrip())
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
     index = stage / "_build" / "html" / "index.html"
     if not index.is_file():
         raise RuntimeError(f"jupyter-book finished but {index} does not exist")
+    print(f"[book] {len(warnings)} build warning(s)", flush=True)
+    if strict and warnings:
+        raise BookWarnings(warnings, index)
     return index
+
+
+def render_notebook(notebook: Path, out: Path | None = None, strict: bool = False) -> Path:
+    """HTML of one executed notebook, never executing it: a one-page book (the notebook and
+    the references) with the book's configuration. ``out`` defaults to ``<notebook
+    stem>_html/`` beside it; returns the page's HTML file."""
+    import yaml
+
+    notebook = Path(notebook).resolve()
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise FileNotFoundError(f"{notebook}: not an executed notebook (.ipynb)")
+    out = Path(out).resolve() if out is not None else notebook.with_name(f"{notebook.stem}_html")
+    stage = out / "source"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for name in ("_config.yml", "references.bib", "references.md"):
+        shutil.copy2(book_dir() / name, stage / name)
+    stage_notebook(notebook, stage / notebook.name)
+    (stage / "_toc.yml").write_text(yaml.safe_dump(
+        {"format": "jb-book", "root": notebook.stem, "chapters": [{"file": "references"}]}))
+    index = build_html(stage, strict=strict)
+    return index.parent / f"{notebook.stem}.html"

@@ -51,15 +51,22 @@ def cmd_book(args: argparse.Namespace) -> int:
     from . import book
 
     params = dict(_parse_override(p) for p in args.param)
+    if (args.action == "render") != bool(args.notebook):
+        raise ConfigError("book render takes the executed notebook to render (PATH.ipynb); "
+                          "run and build take none")
     try:
-        if args.action == "run":
-            for path in book.run_chapters(args.profile, args.chapter or None, params):
+        if args.action == "render":
+            page = book.render_notebook(args.notebook, args.out)
+            print(f"\nThe page is at {page}")
+        elif args.action == "run":
+            out_dir = book.executed_dir(args.profile, args.out)
+            for path in book.run_chapters(args.profile, args.chapter or None, params, out_dir):
                 print(path)
         else:
             if params or args.chapter:
                 raise ConfigError("book build runs every chapter with its profile values; use "
                                   "`book run --chapter ... -p ...` for overrides")
-            index = book.build_book(args.profile, execute=not args.no_execute)
+            index = book.build_book(args.profile, execute=not args.no_execute, out=args.out)
             print(f"\nThe book is at {index}")
     except book.ChaptersFailed as err:
         print(f"embcollapse: {err}; `embcollapse sweep --profile {args.profile} --status` "
@@ -72,6 +79,9 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from . import sweep
+    from .config import run_id
+    from .grids import GRIDS
+    from .progress import RunReporter, run_label
     from .results import ResultsStore
 
     sweep.check_backend(args.backend)
@@ -86,20 +96,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     before = sweep.state(configs, store)
     print(f"[sweep] profile {profile.name}, store {store.root}\n[sweep] {before.summary()}")
     todo = before.to_run(retry_failed=not args.skip_failed)
+    labels = {run_id(c): where for where, c in sweep.labelled_plan(
+        profile, {c: [c] for c in args.chapter or GRIDS}, args.seeds or None)}
+    labelled = [(labels[run_id(c)], c) for c in todo]
     if args.status or args.dry_run:
         if args.dry_run:
-            for config in todo:
-                print(f"  would train {config.model.name} K={config.model.embed_dim} "
-                      f"M={config.model.num_sets} data.fraction={config.data.fraction} "
-                      f"seed={config.seed}")
+            RunReporter(labelled, list(store.records()), prefix="[sweep]").plan(
+                len(before.stored))
+            for line in _dry_run_lines(profile, labelled):
+                print(line)
         return 0
-    if todo and not args.no_prepare:
-        for line in sweep.prepare_data(todo):
-            print(f"[sweep] data ready: {line}")
     if args.backend == "local":
         print(f"[sweep] training {len(todo)} runs locally on {', '.join(devices)}")
-        result = sweep.run_local(todo, store, devices)
+        result = sweep.train_reported(labelled, store, devices, len(before.stored),
+                                      prepare=not args.no_prepare, prefix="[sweep]")
     else:
+        if todo and not args.no_prepare:
+            for line in sweep.prepare_data(todo):
+                print(f"[sweep] data ready: {line}")
         options = sweep.SlurmOptions(
             folder=args.slurm_folder or store.root / "slurm", cluster=args.slurm_cluster,
             partition=args.slurm_partition, timeout_min=args.slurm_time,
@@ -116,6 +130,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         result = sweep.wait_slurm(jobs, todo, store)
     print(f"[sweep] {result.summary()}\n[sweep] now: {sweep.state(configs, store).summary()}")
     return 1 if result.failed else 0
+
+
+def _dry_run_lines(profile: object, labelled: list) -> list[str]:
+    """``would train`` lines with each run's parameters and estimated peak GPU memory
+    (:mod:`embcollapse.capacity`; the same estimate as ``make check-paper``)."""
+    from . import capacity
+    from .progress import run_label
+
+    try:
+        dims = capacity.reference_field_dims(profile.data)
+    except ValueError:
+        dims = None
+    lines, peak, known = [], 0, {}
+    for where, config in labelled:
+        size = ""
+        if dims is not None:
+            key = capacity.model_label(config)      # seeds and data shares share an estimate
+            est = known[key] = known.get(key) or capacity.estimate(config, dims)
+            peak = max(peak, est.peak_bytes)
+            size = f": {est.describe()}"
+        lines.append(f"  would train {run_label(config)} [{where}]{size}")
+    if dims is not None and labelled:
+        lines.append(f"[sweep] the largest run needs ~{capacity.gib(peak):.2f} GiB of GPU memory "
+                     f"(weights, gradients, Adam states and one batch's activations, on "
+                     f"{len(dims)} fields with {sum(dims):,} features)")
+    return lines
 
 
 def _sweep_devices(text: str) -> list[str]:
@@ -219,14 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=None, help="results store folder")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("book", help="execute chapters (run) or execute and build the book (build)")
-    p.add_argument("action", choices=["run", "build"])
+    p = sub.add_parser("book", help="execute chapters (run), execute and build the book "
+                       "(build), or render one executed notebook as HTML (render PATH.ipynb)")
+    p.add_argument("action", choices=["run", "build", "render"])
+    p.add_argument("notebook", nargs="?", type=Path, help="(render) an executed .ipynb")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run/build: folder for executed/PROFILE and book/PROFILE (default the "
+                        "checkout's build/); render: the HTML folder (default PATH_html/)")
     p.add_argument("--profile", default="default")
     p.add_argument("--chapter", action="append", default=[], help="(run) part of a file name")
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="(run) notebook parameter override")
     p.add_argument("--no-execute", action="store_true",
-                   help="(build) reuse the executed notebooks in build/executed/PROFILE")
+                   help="(build) reuse the executed notebooks in <out>/executed/PROFILE")
     p.set_defaults(func=cmd_book)
 
     p = sub.add_parser("sweep", help="train every run a profile's chapters need (resumable)")

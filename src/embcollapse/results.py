@@ -29,7 +29,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from . import paths
 from .atomic import atomic_directory, clean_stale, write_text

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
-
-from tqdm.auto import tqdm
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from .config import ConfigError, Profile, RunConfig, from_dict, to_dict
 from .grids import profile_configs
 from .identity import run_id
+from .progress import tqdm
 from .results import ResultsStore
+
+# called as each run finishes: (index in the runs, train_one's summary or None, seconds, error)
+OnDone = Callable[[int, Optional[dict], float, Optional[str]], None]
 
 BACKENDS = ("local", "slurm")
 
@@ -65,6 +68,36 @@ def plan(profile: Profile, chapters: Iterable[str] | None = None,
          seeds: Sequence[int] | None = None) -> list[RunConfig]:
     """Every run the chapters of ``profile`` need, each once."""
     return profile_configs(profile, chapters, seeds)
+
+
+def labelled_plan(profile: Profile, parts: Mapping[str, Sequence[str]],
+                  seeds: Sequence[int] | None = None) -> list[tuple[str, RunConfig]]:
+    """Every run of ``parts`` (a label, e.g. a book page, -> the chapter grids it reads), each
+    once, labelled with the first part that needs it."""
+    out: dict[str, tuple[str, RunConfig]] = {}
+    for label, grids in parts.items():
+        for config in profile_configs(profile, grids, seeds) if grids else []:
+            out.setdefault(run_id(config), (label, config))
+    return list(out.values())
+
+
+def train_reported(todo: Sequence[tuple[str, RunConfig]], store: ResultsStore,
+                   devices: Sequence[str], stored: int = 0, prepare: bool = True,
+                   prefix: str = "[train]") -> SweepResult:
+    """Train labelled runs locally with console progress: the plan (runs, estimated time from
+    comparable stored runs), then one line per run as it finishes (label, k of n, model, size,
+    seed, best epoch, validation AUC, seconds, time left)."""
+    from .progress import RunReporter
+
+    reporter = RunReporter(todo, history=list(store.records()) if todo else [], prefix=prefix)
+    reporter.plan(stored)
+    if not todo:
+        return SweepResult()
+    if prepare:
+        for line in prepare_data([c for _, c in todo]):
+            print(f"{prefix} data ready: {line}", flush=True)
+    return run_local([c for _, c in todo], store, devices, progress=False,
+                     on_done=reporter.finished)
 
 
 def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
@@ -124,7 +157,8 @@ def train_one(config: dict[str, Any], store_root: str, device: str) -> dict[str,
     record = store.load_or_run(from_dict(RunConfig, config, "run"), device=device,
                                progress=False)
     return {"run_id": record["run_id"], "test_auc": record["test"]["auc"],
-            "device": record["device"], "train_seconds": record["train_seconds"]}
+            "device": record["device"], "train_seconds": record["train_seconds"],
+            "best_epoch": record["best_epoch"], "valid": record["valid"]}
 
 
 @dataclass
@@ -139,28 +173,45 @@ class SweepResult:
 
 
 def run_local(configs: Sequence[RunConfig], store: ResultsStore,
-              devices: Sequence[str] = ("auto",), progress: bool = True) -> SweepResult:
-    """Train ``configs``: in this process for one device, else one worker process per device."""
+              devices: Sequence[str] = ("auto",), progress: bool = True,
+              on_done: OnDone | None = None) -> SweepResult:
+    """Train ``configs``: in this process for one device, else one worker process per device.
+    ``on_done`` hears of each run as it finishes (a :class:`~embcollapse.progress.RunReporter`
+    prints its line)."""
     result = SweepResult()
     if not configs:
         return result
     if len(devices) == 1:
-        for config in tqdm(configs, desc="sweep", disable=not progress):
-            _collect(result, config, lambda c=config: train_one(to_dict(c), str(store.root),
-                                                                devices[0]), store)
+        for index, config in enumerate(tqdm(configs, desc="sweep", disable=not progress)):
+            t0 = time.perf_counter()
+            summary = _collect(result, config, lambda c=config: train_one(
+                to_dict(c), str(store.root), devices[0]), store)
+            _tell(on_done, result, index, summary, time.perf_counter() - t0)
         return result
     context = mp.get_context("spawn")
     queue = context.Queue()
     for device in devices:
         queue.put(device)
+    t0 = time.perf_counter()
     with ProcessPoolExecutor(len(devices), mp_context=context, initializer=_take_device,
                              initargs=(queue,)) as pool:
-        futures = {pool.submit(_train_on_worker_device, to_dict(c), str(store.root)): c
-                   for c in configs}
+        futures = {pool.submit(_train_on_worker_device, to_dict(c), str(store.root)): i
+                   for i, c in enumerate(configs)}
         for future in tqdm(as_completed(futures), total=len(futures), desc="sweep",
                            disable=not progress):
-            _collect(result, futures[future], future.result, store)
+            index = futures[future]
+            summary = _collect(result, configs[index], future.result, store)
+            seconds = summary["train_seconds"] if summary else time.perf_counter() - t0
+            _tell(on_done, result, index, summary, seconds)
     return result
+
+
+def _tell(on_done: OnDone | None, result: SweepResult, index: int, summary: dict | None,
+          seconds: float) -> None:
+    """Tell ``on_done`` of run ``index``: its summary, or the error just noted for it."""
+    if on_done is not None:
+        error = None if summary is not None else list(result.failed.values())[-1]
+        on_done(index, summary, seconds, error)
 
 
 _WORKER_DEVICE = "auto"
@@ -175,21 +226,24 @@ def _train_on_worker_device(config: dict[str, Any], store_root: str) -> dict[str
     return train_one(config, store_root, _WORKER_DEVICE)
 
 
-def _collect(result: SweepResult, config: RunConfig, call: Any, store: ResultsStore) -> None:
+def _collect(result: SweepResult, config: RunConfig, call: Any, store: ResultsStore
+             ) -> dict | None:
+    """Run ``call`` (one run), noting success or failure in ``result``; its value or None."""
     try:
-        done = call()
+        summary = call()
     except Exception as error:  # train_one noted it in the store; reported, the sweep goes on
         try:
             key = run_id(config)
         except ConfigError as unidentified:  # its data cannot be found or prepared: no id
             result.failed[_label(config)] = str(unidentified)
-            return
+            return None
         note = store.failure_path(key)
         if not note.exists():  # a task killed before it could note its error (time, memory)
             store.record_failure(config, error)
         result.failed[key] = json.loads(note.read_text())["error"]
-    else:
-        result.trained.append(done["run_id"])
+        return None
+    result.trained.append(summary["run_id"])
+    return summary
 
 
 def _label(config: RunConfig) -> str:

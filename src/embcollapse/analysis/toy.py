@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .spectrum import information_abundance
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 import pandas._libs.hashtable as pd_hashtable
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .. import paths
 from ..atomic import clean_stale
