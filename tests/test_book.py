@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 
@@ -18,13 +19,91 @@ FIGURES = {"00_synthetic_data": 2, "01_embedding_collapse": 3, "02_interaction_c
            "09_when_collapse_appears": 2, "20_reproduction_summary": 1}
 
 
+@dataclass
+class Build:
+    executed: Path          # the executed notebooks
+    index: Path             # the built book's index.html
+    warnings: list[str]     # Sphinx's warnings
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     root = tmp_path_factory.mktemp("book")
     executed = root / "executed"
     book.run_chapters("smoke", out_dir=executed, progress=False)
-    index = book.build_html(book.stage_book(executed, root / "stage"))
-    return executed, index
+    try:
+        return Build(executed, book.build_html(book.stage_book(executed, root / "stage"),
+                                               strict=True), [])
+    except book.BookWarnings as err:
+        return Build(executed, err.index, err.warnings)
+
+
+@pytest.fixture(scope="module")
+def built(build: Build) -> tuple[Path, Path]:
+    return build.executed, build.index
+
+
+def chapter_pages(index: Path) -> dict[str, str]:
+    return {p.stem: p.read_text() for p in (index.parent / "chapters").glob("*.html")}
+
+
+def test_the_book_builds_without_a_warning(build: Build) -> None:
+    assert build.warnings == []
+
+
+def test_the_reader_meets_text_figures_and_tables_not_plumbing(build: Build) -> None:
+    import nbformat
+
+    for page in book.chapter_notebooks():
+        nb = nbformat.read(build.executed / f"{page.stem}.ipynb", as_version=4)
+        streams = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        assert not streams, f"{page.stem} printed to stderr: {streams[0]['text'][:300]}"
+    for stem, html in chapter_pages(build.index).items():
+        for noise in ("site-packages", "Warning", "IProgress", "it/s]", "TCP"):
+            assert noise not in html, f"{stem}: {noise!r} on the page"
+        assert 'profile = "default"' not in html, f"{stem}: the parameters cell is shown"
+        cells = re.findall(r'<div class="cell([^"]*)"', html)
+        assert cells and all("tag_" in c for c in cells), stem
+        assert any("tag_hide-input" in c for c in cells), stem
+        injected = [c for c in cells if "tag_injected-parameters" in c]
+        assert all("tag_hide-cell" in c for c in injected), stem
+
+
+def test_math_is_served_by_the_book_and_citations_resolve(build: Build) -> None:
+    html_dir = build.index.parent
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    pages = chapter_pages(build.index)
+    for stem, html in pages.items():
+        assert "cdn.jsdelivr.net" not in html and "mathjax@3" not in html, stem
+    assert "_static/mathjax/tex-chtml.js" in pages["01_embedding_collapse"]
+    references = (html_dir / "references.html").read_text()
+    for author in ("Guo", "Lian", "Mao", "Qu", "Pan", "Song", "Juan", "Rendle"):
+        assert author in references, author
+    assert 'href="../references.html#id' in pages["05_multi_embedding"]
+
+
+def test_math_renders_offline_in_headless_chromium(build: Build, tmp_path: Path) -> None:
+    from embcollapse import screenshots
+
+    if screenshots.find_chromium() is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    page = build.index.parent / "chapters" / "01_embedding_collapse.html"
+    report = screenshots.take(build.index.parent, tmp_path, pages=[page])
+    for width, seen in report[str(page)].items():
+        assert seen["math"] > 0 and seen["raw_math"] == [], (width, seen)
+        assert (tmp_path / seen["screenshot"]).stat().st_size > 10_000
+
+
+def test_one_executed_notebook_renders_without_executing_it(build: Build, tmp_path: Path
+                                                            ) -> None:
+    notebook = build.executed / "01_embedding_collapse.ipynb"
+    before = notebook.read_bytes()
+    page = book.render_notebook(notebook, tmp_path / "html", strict=True)
+    assert page.is_file() and notebook.read_bytes() == before
+    html = page.read_text()
+    assert "In this build:" in html and "tag_hide-input" in html
+    assert not (tmp_path / "html" / "source" / "_build" / ".jupyter_cache").exists()
 
 
 def test_every_chapter_executed_under_smoke(built: tuple[Path, Path]) -> None:

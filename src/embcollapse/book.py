@@ -11,6 +11,7 @@ with every chapter replaced by its executed notebook, tagged for readers by
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -128,7 +129,8 @@ def execute_notebook(source: Path, output: Path, parameters: Mapping[str, Any],
         try:
             papermill.execute_notebook(str(raw), str(partial), parameters=dict(parameters),
                                        kernel_name="python3", cwd=str(source.parent),
-                                       progress_bar=progress)
+                                       progress_bar=progress,
+                                       kernel_manager_class=ipc_kernel_manager())
         except Exception:
             if partial.exists():
                 partial.replace(failed_copy(output))
@@ -136,6 +138,21 @@ def execute_notebook(source: Path, output: Path, parameters: Mapping[str, Any],
         partial.replace(output)
         failed_copy(output).unlink(missing_ok=True)   # an older failure is no longer current
     return output
+
+
+@functools.cache
+def ipc_kernel_manager() -> type:
+    """A Jupyter kernel manager whose kernels talk over local sockets (IPC) rather than TCP:
+    no port is opened, and the kernel has no reason to warn about unencrypted TCP."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+    return IPCKernelManager
 
 
 def failed_copy(output: Path) -> Path:

@@ -124,8 +124,14 @@ def estimate(config: Any, field_dims: Sequence[int]) -> Estimate:
     return Estimate(params, sum(saved.values()) + batch_bytes, batch)
 
 
-def one_step(config: Any, field_dims: Sequence[int], batch_size: int = 256) -> dict[str, Any]:
-    """Build the model on the CPU and take one Adam step on random ids; loss and seconds."""
+def one_step(config: Any, field_dims: Sequence[int], batch_size: int = 256,
+             steps: int = 1) -> dict[str, Any]:
+    """Build the model on the CPU and take ``steps`` Adam steps on random ids.
+
+    Returns:
+        ``loss`` of the first step, ``seconds`` of the first step and ``step_seconds``, the
+        median of the later steps (of the first when ``steps`` is 1).
+    """
     from .models import model_from_config
     from .train import make_optimizer, seed_everything
 
@@ -136,18 +142,35 @@ def one_step(config: Any, field_dims: Sequence[int], batch_size: int = 256) -> d
     ids = torch.stack([torch.randint(0, d, (batch_size,), generator=generator)
                        for d in field_dims], dim=1)
     labels = torch.randint(0, 2, (batch_size,), generator=generator).float()
-    t0 = time.perf_counter()
     model.train()
-    loss = _loss(model, ids, labels)
-    loss.backward()
-    optimizer.step()
-    seconds = time.perf_counter() - t0
-    value = float(loss.detach())
+    losses, seconds = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss = _loss(model, ids, labels)
+        loss.backward()
+        optimizer.step()
+        seconds.append(time.perf_counter() - t0)
+        losses.append(float(loss.detach()))
     del model, optimizer
     gc.collect()
-    if not torch.isfinite(torch.tensor(value)):
-        raise RuntimeError(f"{config.model.name}: the first step's loss is {value}")
-    return {"loss": value, "seconds": seconds}
+    if not torch.isfinite(torch.tensor(losses[0])):
+        raise RuntimeError(f"{config.model.name}: the first step's loss is {losses[0]}")
+    later = sorted(seconds[1:] or seconds)
+    return {"loss": losses[0], "seconds": seconds[0], "step_seconds": later[len(later) // 2]}
+
+
+def cpu_run_seconds(config: Any, field_dims: Sequence[int], train_rows: int,
+                    max_state_gib: float = 1.0) -> float | None:
+    """An upper bound on a CPU run's training time: one timed step (after a
+    warm-up) at the run's batch size, times its steps per epoch and ``max_epochs`` (early
+    stopping ends most runs sooner; evaluation adds a little). None for a model whose states
+    exceed ``max_state_gib`` (not built for an estimate)."""
+    if gib(estimate(config, field_dims).state_bytes) > max_state_gib:
+        return None
+    batch = config.train.batch_size
+    step = one_step(config, field_dims, batch, steps=2)["step_seconds"]
+    return step * -(-train_rows // batch) * config.train.max_epochs
 
 
 def distinct_models(configs: Iterable[Any]) -> list[Any]:

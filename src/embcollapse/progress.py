@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from tqdm.std import tqdm as _std_tqdm
 
@@ -62,18 +62,31 @@ def estimate_seconds(config: Any, history: Sequence[Mapping[str, Any]]) -> float
 
 @dataclass
 class RunReporter:
-    """Console lines for runs ``todo`` (pairs of where a run belongs and its RunConfig)."""
+    """Console lines for runs ``todo`` (pairs of where a run belongs and its RunConfig).
+
+    A run's expected time comes from comparable stored runs (``history``), else from
+    ``fallback`` (e.g. timed training steps), else it is unknown.
+    """
 
     todo: Sequence[tuple[str, Any]]
     history: Sequence[Mapping[str, Any]] = ()
+    fallback: Callable[[Any], float | None] | None = None
     stream: TextIO | None = None
     prefix: str = "[train]"
     done: int = 0
-    start: float = field(default_factory=time.perf_counter)
-    estimates: list[float | None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.estimates = [estimate_seconds(c, self.history) for _, c in self.todo]
+        self.estimates, self.basis = [], {"stored": 0, "timed": 0}
+        for _, config in self.todo:
+            seconds = estimate_seconds(config, self.history)
+            if seconds is not None:
+                self.basis["stored"] += 1
+            elif self.fallback is not None:
+                seconds = self.fallback(config)
+                self.basis["timed"] += seconds is not None
+            self.estimates.append(seconds)
+        self.finished_runs: set[int] = set()
+        self.start = time.perf_counter()        # after the estimates: they are not training
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream or sys.stdout, flush=True)
@@ -86,12 +99,14 @@ class RunReporter:
         known = [e for e in self.estimates if e is not None]
         if not self.todo:
             when = "nothing to train"
-        elif len(known) == len(self.estimates):
-            when = f"estimated {duration(sum(known))} (mean times of comparable stored runs)"
         elif known:
             total = sum(known) / len(known) * len(self.estimates)
-            when = (f"estimated {duration(total)} ({len(known)} of {len(self.todo)} runs have "
-                    f"comparable stored runs; the rest counted at their mean)")
+            basis = [f"{n} from comparable stored runs" if key == "stored" else
+                     f"{n} from timed training steps x max epochs, an upper bound"
+                     for key, n in self.basis.items() if n]
+            unknown = len(self.estimates) - len(known)
+            when = (f"estimated {duration(total)} ({'; '.join(basis)}"
+                    + (f"; {unknown} counted at the mean" if unknown else "") + ")")
         else:
             when = "no estimate yet (nothing comparable is stored); time left follows each run"
         by_part = ", ".join(f"{where} {n}" for where, n in parts.items())
@@ -104,6 +119,7 @@ class RunReporter:
                  error: str | None = None) -> str:
         """Print and return the line of run ``index`` of ``todo`` (``record`` None: failed)."""
         self.done += 1
+        self.finished_runs.add(index)
         where, config = self.todo[index]
         left = self.time_left()
         head = f"{self.prefix} {where} {self.done}/{len(self.todo)} {run_label(config)}:"
@@ -117,10 +133,17 @@ class RunReporter:
         return text
 
     def time_left(self) -> float | None:
-        """The remaining runs at the mean time per finished run so far (0 when all are done)."""
+        """The remaining runs' estimates scaled by how the finished runs compared with theirs
+        (when every run has one), else the mean time per finished run so far; 0 when done."""
         remaining = len(self.todo) - self.done
         if remaining <= 0:
             return 0.0
         if self.done == 0:
             return None
-        return (time.perf_counter() - self.start) / self.done * remaining
+        elapsed = time.perf_counter() - self.start
+        if all(e is not None for e in self.estimates):
+            done = sum(self.estimates[i] for i in self.finished_runs)
+            rest = sum(e for i, e in enumerate(self.estimates) if i not in self.finished_runs)
+            if done > 0:
+                return rest * elapsed / done
+        return elapsed / self.done * remaining

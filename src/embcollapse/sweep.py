@@ -89,15 +89,51 @@ def train_reported(todo: Sequence[tuple[str, RunConfig]], store: ResultsStore,
     seed, best epoch, validation AUC, seconds, time left)."""
     from .progress import RunReporter
 
-    reporter = RunReporter(todo, history=list(store.records()) if todo else [], prefix=prefix)
+    if todo and prepare:
+        for line in prepare_data([c for _, c in todo]):
+            print(f"{prefix} data ready: {line}", flush=True)
+    cpu = all(d == "cpu" or (d == "auto" and not _cuda()) for d in devices)
+    reporter = RunReporter(todo, history=list(store.records()) if todo else [], prefix=prefix,
+                           fallback=_timed_estimate() if cpu and prepare else None)
     reporter.plan(stored)
     if not todo:
         return SweepResult()
-    if prepare:
-        for line in prepare_data([c for _, c in todo]):
-            print(f"{prefix} data ready: {line}", flush=True)
     return run_local([c for _, c in todo], store, devices, progress=False,
                      on_done=reporter.finished)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _timed_estimate(budget_s: float = 15.0) -> Callable[[RunConfig], float | None]:
+    """Expected CPU seconds of a run with nothing comparable stored: timed training steps of
+    its model (:func:`embcollapse.capacity.cpu_run_seconds`), once per model, for at most
+    ``budget_s`` seconds in all (runs left untimed count at the mean of the others)."""
+    from .capacity import cpu_run_seconds, model_label
+    from .data import load_dataset
+
+    rows: dict[str, tuple[tuple[int, ...], int]] = {}    # data -> (field sizes, train rows)
+    per_row: dict[str, float | None] = {}                 # model and training -> s per row
+    deadline = time.perf_counter() + budget_s
+
+    def seconds(config: RunConfig) -> float | None:
+        if time.perf_counter() > deadline:
+            return None
+        data_key = repr(to_dict(config.data))
+        if data_key not in rows:
+            data = load_dataset(config.data)
+            rows[data_key] = (tuple(data.field_dims), len(data.train))
+        dims, train_rows = rows[data_key]
+        key = f"{model_label(config)}|{dims}|{to_dict(config.train)}"
+        if key not in per_row:
+            total = cpu_run_seconds(config, dims, train_rows)
+            per_row[key] = None if total is None else total / train_rows
+        return None if per_row[key] is None else per_row[key] * train_rows
+
+    return seconds
 
 
 def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
