@@ -124,3 +124,30 @@ def test_dry_run_prints_each_runs_size_and_the_largest(tmp_path: Path,
     assert re.search(r"would train ffm K=4 M=1 seed 0 \[theory\]: [\d.]+M params, ~[\d.]+ GiB "
                      r"peak GPU memory at batch 1024", out)
     assert "the largest run needs" in out
+
+
+def test_book_out_chooses_where_executed_notebooks_and_html_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    seen: dict = {}
+    monkeypatch.setattr(book, "run_chapters", lambda profile, chapters, params, out_dir:
+                        seen.setdefault("run", out_dir) and [])
+    monkeypatch.setattr(book, "build_book", lambda profile, execute, out:
+                        seen.setdefault("build", out) / "index.html")
+    monkeypatch.setattr(book, "render_notebook", lambda notebook, out:
+                        seen.setdefault("render", (notebook, out))[1] / "page.html")
+    assert main(["book", "run", "--profile", "smoke", "--out", str(tmp_path)]) == 0
+    assert seen["run"] == tmp_path.resolve() / "executed" / "smoke"
+    assert main(["book", "build", "--profile", "smoke", "--out", str(tmp_path)]) == 0
+    assert seen["build"] == tmp_path
+    assert main(["book", "render", str(tmp_path / "a.ipynb"), "--out", str(tmp_path / "h")]) == 0
+    assert seen["render"] == (tmp_path / "a.ipynb", tmp_path / "h")
+    assert main(["book", "render"]) == 2 and "PATH.ipynb" in capsys.readouterr().err
+    assert book.executed_dir("configs/x.yaml").parts[-3:] == ("build", "executed", "x")
+
+
+def test_render_refuses_what_is_not_an_executed_notebook(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not an executed notebook"):
+        book.render_notebook(tmp_path / "missing.ipynb")
+    (tmp_path / "page.md").write_text("# page")
+    with pytest.raises(FileNotFoundError, match="not an executed notebook"):
+        book.render_notebook(tmp_path / "page.md")

@@ -364,6 +364,8 @@ def render_notebook(notebook: Path, out: Path | None = None, strict: bool = Fals
     stage.mkdir(parents=True)
     for name in ("_config.yml", "references.bib", "references.md"):
         shutil.copy2(book_dir() / name, stage / name)
+    if (book_dir() / "_static").is_dir():
+        shutil.copytree(book_dir() / "_static", stage / "_static")
     stage_notebook(notebook, stage / notebook.name)
     (stage / "_toc.yml").write_text(yaml.safe_dump(
         {"format": "jb-book", "root": notebook.stem, "chapters": [{"file": "references"}]}))
