@@ -70,11 +70,16 @@ def tag_for_readers(notebook: Any) -> Any:
     The reader meets text, figures and tables: every code cell's source goes behind a toggle
     (``hide-input``) unless its author tagged it otherwise (``show-input`` keeps it shown); the
     ``parameters`` cell (defaults papermill overrides) is removed and papermill's
-    ``injected-parameters`` cell (the values used) is hidden as a whole (``hide-cell``).
+    ``injected-parameters`` cell (the values used) is hidden as a whole (``hide-cell``). A cell
+    showing a table of :data:`WIDE_TABLE` columns or more, or a figure :data:`WIDE_FIGURE` times
+    wider than high, may use the margin (``full-width``).
     """
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        wide = table_columns(cell) >= WIDE_TABLE or figure_aspect(cell) >= WIDE_FIGURE
+        if wide and "full-width" not in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = list(cell.metadata.get("tags", [])) + ["full-width"]
         tags = list(cell.metadata.get("tags", []))
         if "parameters" in tags:
             extra = "remove-cell"
@@ -87,6 +92,48 @@ def tag_for_readers(notebook: Any) -> Any:
         if extra not in tags:
             cell.metadata["tags"] = tags + [extra]
     return notebook
+
+
+# tables with this many columns (index included) get the page's margin too (``full-width``):
+# at the book's table type size they do not fit the text column at desktop width
+WIDE_TABLE = 9
+
+
+def table_columns(cell: Any) -> int:
+    """Columns of the widest HTML table among a code cell's outputs (0 for none)."""
+    widest = 0
+    for output in cell.get("outputs", []):
+        html = output.get("data", {}).get("text/html", "")
+        html = "".join(html) if isinstance(html, list) else html
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S)[-1:]:
+            widest = max(widest, len(re.findall(r"<t[hd][\s>]", row)))
+    return widest
+
+
+# figures this many times wider than high (rows of three or more panels) get the margin too:
+# in the text column their labels would be too small to read
+WIDE_FIGURE = 2.6
+
+
+def figure_aspect(cell: Any) -> float:
+    """Width over height of the widest PNG among a code cell's outputs (0 for none)."""
+    import base64
+    import binascii
+    import struct
+
+    widest = 0.0
+    for output in cell.get("outputs", []):
+        data = output.get("data", {}).get("image/png")
+        if not data:
+            continue
+        try:
+            head = base64.b64decode("".join(data) if isinstance(data, list) else data)[:24]
+        except (binascii.Error, ValueError):
+            continue
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 24:
+            width, height = struct.unpack(">II", head[16:24])   # the IHDR chunk
+            widest = max(widest, width / max(height, 1))
+    return widest
 
 
 def page_grids(page: Path) -> list[str]:
@@ -167,9 +214,10 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
     """Execute chapters (all, or those whose file stem contains one of ``chapters``) into
     ``out_dir`` (default ``build/executed/<profile>``).
 
-    ``train_first`` (for profiles that train, ``train_missing: true``): train every run the
-    chapters read before executing them, one console line per run (:func:`train_chapter_runs`),
-    so the notebooks only read the store. ``keep_going`` (default: for profiles that only read
+    ``train_first`` (for profiles that train, ``train_missing: true``, and no notebook
+    ``parameters``, which may change the runs): train every run the chapters read before
+    executing them, one console line per run (:func:`train_chapter_runs`), so the notebooks
+    only read the store. ``keep_going`` (default: for profiles that only read
     the store, whose chapters may lack runs) executes the remaining chapters after one fails and
     then raises :class:`ChaptersFailed`; otherwise the first failure stops everything.
     ``progress``: papermill's per-cell bar. The console ends with each chapter's time.
@@ -186,7 +234,10 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
             raise ValueError(f"no chapter matches {wanted}; chapters: "
                              f"{', '.join(p.stem for p in chapter_notebooks())}")
     timings: dict[str, float] = {}
-    if train_first and prof.train_missing:
+    if train_first and prof.train_missing and parameters:
+        print("[book] notebook parameters given: the runs they need are trained inside the "
+              "notebooks", flush=True)
+    elif train_first and prof.train_missing:
         t0 = time.perf_counter()
         train_chapter_runs(prof, pages)
         timings["training (before the chapters)"] = time.perf_counter() - t0

@@ -45,14 +45,22 @@ INSPECT = r"""
     }
     return false;
   };
+  const viewport = document.documentElement.clientWidth;
   const wide = [];
   for (const el of article.querySelectorAll('table, img, pre, .math')) {
     const r = el.getBoundingClientRect();
     const table = el.tagName === 'TABLE';
+    // a table's cells can overflow the table itself: its right edge is its last cell's
+    const right = table ? Math.max(r.right, ...Array.from(el.querySelectorAll('tr:first-child > *'))
+                                    .map((c) => c.getBoundingClientRect().right)) : r.right;
+    // full-width cells may use the margin, up to the window's edge
+    const edge = el.closest('.tag_full-width') ? viewport + 2 : limit;
     // a table that only scrolls sideways hides columns from a reader scrolling down
-    if (r.width > 0 && r.right > limit && (table || !scrollable(el)))
-      wide.push(`${el.tagName.toLowerCase()} ${Math.round(r.width)}px wide, ` +
-                `${Math.round(r.right - limit)}px beyond the text column` +
+    // printed output (not code) that scrolls sideways is cut off for a reader too
+    const printed = el.tagName === 'PRE' && el.closest('.cell_output');
+    if (r.width > 0 && right > edge && (table || printed || !scrollable(el)))
+      wide.push(`${el.tagName.toLowerCase()} ${Math.round(right - r.left)}px wide, ` +
+                `${Math.round(right - edge)}px beyond the text column` +
                 (scrollable(el) ? ' (scrolls sideways)' : ' (cut off)') + ': ' +
                 (el.innerText || el.getAttribute('src') || '').slice(0, 60).replace(/\s+/g, ' '));
   }
