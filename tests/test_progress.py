@@ -12,6 +12,7 @@ from embcollapse import book, capacity, sweep
 from embcollapse.cli import main
 from embcollapse.config import load_profile, run_id
 from embcollapse.progress import RunReporter, duration, estimate_seconds
+from embcollapse.reader import tag_for_readers
 
 
 def smoke_plan() -> list:
@@ -84,7 +85,7 @@ def test_reader_tags_hide_code_remove_parameters_and_respect_the_authors_tags() 
         nbformat.v4.new_code_cell("show()", metadata={"tags": ["show-input"]}),
         nbformat.v4.new_markdown_cell("text"),
     ])
-    book.tag_for_readers(book.tag_for_readers(nb))          # twice: idempotent
+    tag_for_readers(tag_for_readers(nb))          # twice: idempotent
     tags = [c.metadata.get("tags", []) for c in nb.cells]
     assert tags == [["parameters", "remove-cell"], ["injected-parameters", "hide-cell"],
                     ["hide-input"], ["show-input"], []]
@@ -151,3 +152,30 @@ def test_render_refuses_what_is_not_an_executed_notebook(tmp_path: Path) -> None
     (tmp_path / "page.md").write_text("# page")
     with pytest.raises(FileNotFoundError, match="not an executed notebook"):
         book.render_notebook(tmp_path / "page.md")
+
+
+def test_wide_tables_and_multi_panel_figures_get_the_margin() -> None:
+    import base64
+    import struct
+
+    def png(width: int, height: int) -> str:
+        head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(
+            ">II", width, height) + b"\x08\x06\x00\x00\x00"
+        return base64.b64encode(head).decode()
+
+    def table(columns: int) -> str:
+        row = "".join(f"<td>{i}</td>" for i in range(columns))
+        return f"<table><thead><tr>{row}</tr></thead><tbody><tr>{row}</tr></tbody></table>"
+
+    def cell(data: dict) -> nbformat.NotebookNode:
+        out = nbformat.v4.new_output("display_data", data=data)
+        return nbformat.v4.new_code_cell("x", outputs=[out])
+
+    nb = nbformat.v4.new_notebook(cells=[cell({"text/html": table(11)}),
+                                         cell({"text/html": table(5)}),
+                                         cell({"image/png": png(1500, 450)}),
+                                         cell({"image/png": png(1000, 600)})])
+    tag_for_readers(nb)
+    wide = ["full-width" in c.metadata["tags"] for c in nb.cells]
+    assert wide == [True, False, True, False]
+    assert all("hide-input" in c.metadata["tags"] for c in nb.cells)
