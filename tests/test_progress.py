@@ -10,7 +10,8 @@ import pytest
 
 from embcollapse import book, capacity, sweep
 from embcollapse.cli import main
-from embcollapse.config import load_profile, run_id
+from embcollapse.config import load_profile
+from embcollapse.identity import resolved_key
 from embcollapse.progress import RunReporter, duration, estimate_seconds
 from embcollapse.reader import tag_for_readers
 
@@ -23,16 +24,16 @@ def smoke_plan() -> list:
 def test_the_book_plan_labels_every_run_of_the_profile_once_with_its_first_page() -> None:
     profile = load_profile("smoke")
     labelled = smoke_plan()
-    keys = [run_id(c) for _, c in labelled]
+    keys = [resolved_key(c) for _, c in labelled]
     assert len(keys) == len(set(keys))
-    assert set(keys) == {run_id(c) for c in sweep.plan(profile)}
+    assert set(keys) == {resolved_key(c) for c in sweep.plan(profile)}
     stems = {p.stem for p in book.chapter_notebooks()}
     assert {where for where, _ in labelled} <= stems
-    first = dict((run_id(c), where) for where, c in reversed(labelled))
+    first = dict((resolved_key(c), where) for where, c in reversed(labelled))
     # the collapse page is the first to read dcnv2 K=8; the appendix page reads it again
     dcnv2_k8 = next(c for _, c in labelled if c.model.name == "dcnv2" and c.model.embed_dim == 8
                     and c.model.num_sets == 1 and c.data.fraction == 1.0)
-    assert first[run_id(dcnv2_k8)] == "01_embedding_collapse"
+    assert first[resolved_key(dcnv2_k8)] == "01_embedding_collapse"
 
 
 def test_plan_and_run_lines() -> None:

@@ -204,14 +204,14 @@ def train_chapter_runs(prof: Profile, pages: Sequence[Path]) -> None:
     the plan first (runs, estimated time), then a line per run as it finishes. A run that
     fails is reported and left for its chapter (which shows the error)."""
     from . import sweep
-    from .config import run_id
+    from .identity import resolved_key
     from .results import ResultsStore
 
     store = ResultsStore()
     labelled = sweep.labelled_plan(prof, {page.stem: page_grids(page) for page in pages})
     now = sweep.state([c for _, c in labelled], store)
-    label = {run_id(c): where for where, c in labelled}
-    todo = [(label[run_id(c)], c) for c in now.to_run()]
+    label = {resolved_key(c): where for where, c in labelled}
+    todo = [(label[resolved_key(c)], c) for c in now.to_run()]
     sweep.train_reported(todo, store, [prof.device], stored=len(now.stored))
 
 

@@ -79,8 +79,8 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from . import sweep
-    from .config import run_id
     from .grids import GRIDS
+    from .identity import resolved_key
     from .progress import RunReporter, run_label
     from .results import ResultsStore
 
@@ -96,9 +96,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     before = sweep.state(configs, store)
     print(f"[sweep] profile {profile.name}, store {store.root}\n[sweep] {before.summary()}")
     todo = before.to_run(retry_failed=not args.skip_failed)
-    labels = {run_id(c): where for where, c in sweep.labelled_plan(
+    labels = {resolved_key(c): where for where, c in sweep.labelled_plan(
         profile, {c: [c] for c in args.chapter or GRIDS}, args.seeds or None)}
-    labelled = [(labels[run_id(c)], c) for c in todo]
+    labelled = [(labels[resolved_key(c)], c) for c in todo]
     if args.status or args.dry_run:
         if args.dry_run:
             RunReporter(labelled, list(store.records()), prefix="[sweep]").plan(

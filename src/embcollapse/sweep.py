@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from .config import ConfigError, Profile, RunConfig, from_dict, to_dict
 from .grids import profile_configs
-from .identity import run_id
+from .identity import resolved_key, run_id
 from .progress import tqdm
 from .results import ResultsStore
 
@@ -73,11 +73,11 @@ def plan(profile: Profile, chapters: Iterable[str] | None = None,
 def labelled_plan(profile: Profile, parts: Mapping[str, Sequence[str]],
                   seeds: Sequence[int] | None = None) -> list[tuple[str, RunConfig]]:
     """Every run of ``parts`` (a label, e.g. a book page, -> the chapter grids it reads), each
-    once, labelled with the first part that needs it."""
+    once, labelled with the first part that needs it (no data is read)."""
     out: dict[str, tuple[str, RunConfig]] = {}
     for label, grids in parts.items():
         for config in profile_configs(profile, grids, seeds) if grids else []:
-            out.setdefault(run_id(config), (label, config))
+            out.setdefault(resolved_key(config), (label, config))
     return list(out.values())
 
 
