@@ -180,3 +180,17 @@ def test_wide_tables_and_multi_panel_figures_get_the_margin() -> None:
     wide = ["full-width" in c.metadata["tags"] for c in nb.cells]
     assert wide == [True, False, True, False]
     assert all("hide-input" in c.metadata["tags"] for c in nb.cells)
+
+
+def test_dry_run_sizes_a_paper_sweep_without_its_data(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """Sizing GPUs comes before downloading 45M rows: the plan is listed on Criteo's shape."""
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EMBCOLLAPSE_DATA", raising=False)
+    assert main(["sweep", "--profile", "paper", "--chapter", "theory", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "raw data not found" in out and "no run can be looked up" in out
+    assert re.search(r"would train ffm K=10 M=1 seed 0 \[theory\]: [\d.]+M params", out)
+    assert "on 39 fields with" in out
+    assert main(["sweep", "--profile", "paper", "--chapter", "theory"]) == 2   # training: no

@@ -93,7 +93,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             check_device_name(device.strip(), "--devices")
     store = ResultsStore(args.results)
     configs = sweep.plan(profile, args.chapter or None, args.seeds or None)
-    before = sweep.state(configs, store)
+    try:
+        before = sweep.state(configs, store)
+    except ConfigError as missing:      # runs are identified by their data
+        if not args.dry_run:
+            raise
+        print(f"[sweep] {missing}\n[sweep] without the data no run can be looked up; "
+              f"--dry-run lists all {len(configs)}, sized on the dataset's shape")
+        before = sweep.SweepState(missing=list(configs))
     print(f"[sweep] profile {profile.name}, store {store.root}\n[sweep] {before.summary()}")
     todo = before.to_run(retry_failed=not args.skip_failed)
     labels = {resolved_key(c): where for where, c in sweep.labelled_plan(
