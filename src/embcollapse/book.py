@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from . import paths
+from . import claims, paths
 from .config import ConfigError, Profile, load_profile
 
 
@@ -94,6 +94,10 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
     ``keep_going`` (default: for profiles that only read the store, whose chapters may lack
     runs) executes the remaining chapters after one fails and then raises
     :class:`ChaptersFailed`; otherwise the first failure stops everything.
+
+    Verdicts: the claims of the executed chapters' items under this build (profile and
+    ``parameters``, :func:`embcollapse.claims.build_key`) are cleared first; an item whose
+    chapter failed or recorded nothing is then recorded as "not run" with the reason.
     """
     prof = load_profile(profile)
     check_store(prof)  # fail early on an unknown profile or an empty store
@@ -106,20 +110,36 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
         if not pages:
             raise ValueError(f"no chapter matches {wanted}; chapters: "
                              f"{', '.join(p.stem for p in chapter_notebooks())}")
+    build = claims.build_key(prof, parameters)
+    claims.clear_claims(build, claims.items_of(p.stem for p in pages))
     done, failed = [], []
-    for page in pages:
-        t0 = time.perf_counter()
-        print(f"[book] executing {page.name} (profile {profile})", flush=True)
-        try:
-            done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
-                                         {"profile": profile, **(parameters or {})}, progress))
-        except Exception as err:
-            if not keep_going:
-                raise
-            failed.append(page.stem)
-            print(f"[book] {page.name} FAILED: {type(err).__name__}; going on", flush=True)
-            continue
-        print(f"[book] {page.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    previous = os.environ.get(claims.BUILD_ENV)
+    os.environ[claims.BUILD_ENV] = build            # the kernels record their claims there
+    try:
+        for page in pages:
+            t0 = time.perf_counter()
+            print(f"[book] executing {page.name} (profile {profile}, build {build})", flush=True)
+            try:
+                done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
+                                             {"profile": profile, **(parameters or {})},
+                                             progress))
+            except Exception as err:
+                claims.fill_not_run(build, claims.items_of([page.stem]),
+                                    f"its chapter {page.stem} failed ({type(err).__name__})")
+                if not keep_going:
+                    raise
+                failed.append(page.stem)
+                print(f"[book] {page.name} FAILED: {type(err).__name__}; going on", flush=True)
+                continue
+            claims.fill_not_run(build, claims.items_of([page.stem]),
+                                f"its chapter {page.stem} ran but could not compute it "
+                                f"(runs missing from the store or switched off; see the page)")
+            print(f"[book] {page.name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    finally:
+        if previous is None:
+            os.environ.pop(claims.BUILD_ENV, None)
+        else:
+            os.environ[claims.BUILD_ENV] = previous
     if failed:
         raise ChaptersFailed(failed, done)
     return done
