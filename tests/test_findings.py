@@ -302,3 +302,12 @@ def test_no_chapter_states_a_result_typed_into_its_prose() -> None:
              if (page.name, number) not in STATED_PARAMETERS]
     assert not found, f"typed numbers in chapter prose (generate them from the runs or the " \
                       f"paper CSVs): {found}"
+
+
+def test_a_finding_shows_its_status_values_and_rule() -> None:
+    found = finding("Figure 2", "ours", "paper", [Check("share below", 0.25, 0.5, ">=")])
+    text = found.summary_line()
+    assert "**Figure 2: differs.**" in text and "Ours: ours. Paper: paper." in text
+    assert "share below: 0.25 >= 0.5 fails" in text
+    assert "**Figure 8a: see Table 1.**" in shared("Figure 8a", "Table 1", "o", "p").summary_line()
+    assert "needs Avazu" in not_run("Table 6", "needs Avazu").summary_line()
