@@ -311,3 +311,21 @@ def test_a_finding_shows_its_status_values_and_rule() -> None:
     assert "share below: 0.25 >= 0.5 fails" in text
     assert "**Figure 8a: see Table 1.**" in shared("Figure 8a", "Table 1", "o", "p").summary_line()
     assert "needs Avazu" in not_run("Table 6", "needs Avazu").summary_line()
+
+
+def test_no_chapter_types_a_number_of_the_papers_csvs_even_in_code() -> None:
+    """The paper's results are read from book/data/paper/*.csv, never typed into a chapter."""
+    import glob
+
+    from embcollapse import book, paths
+
+    numbers = set()
+    for path in glob.glob(str(paths.paper_data_dir() / "*.csv")):
+        table = pd.read_csv(path, comment="#", dtype=str)
+        for column in ("test_auc_mean", "test_auc_std", "test_auc", "mean_ia", "value"):
+            if column in table:
+                numbers |= {v for v in table[column] if len(v.split(".")[-1]) >= 2}
+    assert {"0.68", "0.52", "6.64", "0.81228"} <= numbers
+    found = [(page.name, n) for page in book.chapter_notebooks()
+             for n in set(re.findall(r"(?<![\w.])\d+\.\d+\b", page.read_text())) & numbers]
+    assert not found, f"numbers of the paper's CSVs typed into chapters: {found}"
