@@ -169,6 +169,7 @@ def test_table_1_checks_me_above_se_per_model_without_autoint() -> None:
     assert "dnn +0.00076" in found.paper            # paper ME - SE at 4x on Criteo
     assert multi_embedding.table_1(pd.DataFrame(
         {"model": ["dnn"], "embedding": ["SE"], "scale": [1], "mean": [0.8]})).status == "not run"
+    assert multi_embedding.table_1(me_frame({"autoint": (0.8, 0.9)})).status == "not run"
 
 
 def test_table_1s_plots_and_copies_point_to_it_and_the_other_dataset_is_not_run() -> None:

@@ -41,7 +41,10 @@ def table_1(auc: pd.DataFrame, dataset: str = "criteo", run_ids: Iterable[str] =
     top = _largest_me(auc)
     if top is None:
         return not_run("Table 1", "no multi-embedding run in this build")
-    gains = me_minus_se(auc[~auc.model.isin(TABLE_7_MODELS)]).xs(top, level="scale")["gain"]
+    gains = me_minus_se(auc[~auc.model.isin(TABLE_7_MODELS)])
+    if gains.empty or top not in gains.index.get_level_values("scale"):
+        return not_run("Table 1", f"no SE/ME pair of a Table 1 model at {top}x in this build")
+    gains = gains.xs(top, level="scale")["gain"]
     checks = [Check(f"{name}: ME - SE at {top}x", float(g), 0.0, ">") for name, g in gains.items()]
     ref = paper.me_minus_se(dataset, top)
     ref = ref[ref.index.isin(gains.index)]
