@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import paths
 from .atomic import write_text
-from .findings.base import STATUSES, Finding, diagram, not_run
+from .findings.base import Finding, diagram, not_run
 
 BUILD_ENV = "EMBCOLLAPSE_BUILD"   # set by `book run` for the notebooks it executes
 
