@@ -133,8 +133,10 @@ class Finding:
 
     def summary_line(self) -> str:
         """A Markdown block for the chapter: status, ours, paper, and the rule."""
-        if self.status in ("not run", "diagram"):
-            return f"> **{self.key}: {self.status}.** {self.rule[0].upper()}{self.rule[1:]}"
+        if self.status == "not run":
+            return f"> **{self.key}: not run.** Why: {self.reason}."
+        if self.status == "diagram":
+            return f"> **{self.key}: diagram.**"
         status = f"see {self.see}" if self.status == "shared" else self.status
         return (f"> **{self.key}: {status}.** Ours: {self.ours}. Paper: {self.paper}.\n>\n"
                 f"> *Rule:* {self.rule}")
