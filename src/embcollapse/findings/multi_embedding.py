@@ -12,19 +12,6 @@ from .base import Check, Finding, finding, not_run, shared
 TABLE_7_MODELS = ("autoint",)   # the paper's Table 7 (Appendix D), not its Table 1
 
 
-def me_minus_se(auc: pd.DataFrame) -> pd.DataFrame:
-    """Per model and size: ME minus SE mean test AUC.
-
-    Args:
-        auc: rows (model, embedding, scale, mean).
-    Returns: index (model, scale), column ``gain``; sizes without both SE and ME are dropped.
-    """
-    wide = auc.pivot_table(index=["model", "scale"], columns="embedding", values="mean")
-    if not {"SE", "ME"} <= set(wide.columns):
-        return pd.DataFrame(columns=["gain"])
-    return (wide["ME"] - wide["SE"]).dropna().rename("gain").to_frame()
-
-
 def _largest_me(auc: pd.DataFrame) -> int | None:
     me = auc[auc.embedding == "ME"]
     return int(me.scale.max()) if len(me) else None
@@ -41,7 +28,7 @@ def table_1(auc: pd.DataFrame, dataset: str = "criteo", run_ids: Iterable[str] =
     top = _largest_me(auc)
     if top is None:
         return not_run("Table 1", "no multi-embedding run in this build")
-    gains = me_minus_se(auc[~auc.model.isin(TABLE_7_MODELS)])
+    gains = paper.me_gain(auc[~auc.model.isin(TABLE_7_MODELS)])
     if gains.empty or top not in gains.index.get_level_values("scale"):
         return not_run("Table 1", f"no SE/ME pair of a Table 1 model at {top}x in this build")
     gains = gains.xs(top, level="scale")["gain"]
@@ -75,7 +62,7 @@ def table_7(auc: pd.DataFrame, run_ids: Iterable[str] = ()) -> Finding:
     """AutoInt: ME above SE at the largest size (Table 7)."""
     top = _largest_me(auc)
     part = auc[auc.model.isin(TABLE_7_MODELS)]
-    gains = me_minus_se(part)
+    gains = paper.me_gain(part)
     if top is None or gains.empty or top not in gains.index.get_level_values("scale"):
         return not_run("Table 7", "no AutoInt SE/ME pair in this build")
     gain = float(gains.xs(top, level="scale")["gain"].iloc[0])

@@ -25,13 +25,25 @@ def auc_change(dataset: str, embedding: str, start: int, end: int) -> pd.Series:
     return out.dropna()
 
 
+def me_gain(auc: pd.DataFrame) -> pd.DataFrame:
+    """Per model and size: ME minus SE mean test AUC, ours or the paper's.
+
+    Args:
+        auc: rows (model, embedding, scale, mean).
+    Returns: index (model, scale), column ``gain``; sizes without both SE and ME are dropped.
+    """
+    wide = auc.pivot_table(index=["model", "scale"], columns="embedding", values="mean")
+    if not {"SE", "ME"} <= set(wide.columns):
+        return pd.DataFrame(columns=["gain"])
+    return (wide["ME"] - wide["SE"]).dropna().rename("gain").to_frame()
+
+
 def me_minus_se(dataset: str, scale: int) -> pd.Series:
     """Per model: the paper's ME minus SE test AUC at ``scale``x."""
-    auc = paper_auc(dataset)
-    at = auc[auc.scale == scale].pivot_table(index="model", columns="embedding", values="mean")
-    if not {"SE", "ME"} <= set(at.columns):
+    gains = me_gain(paper_auc(dataset))
+    if gains.empty or scale not in gains.index.get_level_values("scale"):
         return pd.Series(dtype=float)
-    return (at["ME"] - at["SE"]).dropna()
+    return gains.xs(scale, level="scale")["gain"]
 
 
 def signed(series: pd.Series, digits: int = 5) -> str:
