@@ -139,3 +139,35 @@ def test_field_diversity_leaves_out_fields_too_small_to_differ() -> None:
     sets = [[eye[:, :5], eye[:5, :5]], [eye[:, 5:10], np.eye(5)[:, ::-1]]]
     assert field_diversity(sets).tolist() == pytest.approx([1.0, 0.0])
     assert field_diversity(sets, min_rows=5).tolist() == pytest.approx([1.0])
+
+
+def test_drift_rebuilds_the_initial_weights_and_measures_rows_by_training_count() -> None:
+    """With a vanishing learning rate and no weight decay a run ends where it started: the
+    rebuilt initial model equals the trained one up to the steps' size, and the rows are counted
+    by how often the training split holds them."""
+    import numpy as np
+
+    from embcollapse.analysis.drift import (drift_by_set, initial_model, relative_change,
+                                            row_drift_by_count, train_counts)
+    from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from embcollapse.models import model_from_config
+    from embcollapse.train import fit
+
+    config = RunConfig(data=DataConfig(preset="tiny", rows=3000),
+                       model=ModelConfig(name="dcnv2", embed_dim=4, num_sets=2),
+                       train=TrainConfig(batch_size=512, max_epochs=1, patience=1, lr=1e-12,
+                                         weight_decay=0.0), seed=3)
+    result = fit(config, device="cpu", progress=False)
+    trained = model_from_config(config.model, result.record["field_dims"])
+    trained.load_state_dict(result.state_dict)
+    start = initial_model(result.record)
+    drift = drift_by_set(start, trained)
+    assert list(drift["set"]) == [1, 2]
+    assert drift["embedding change"].max() < 1e-9 and drift["cross weight change"].max() < 1e-9
+    counts = train_counts(result.record)
+    assert sum(int(c.sum()) for c in counts) == result.record["train_rows"] * len(counts)
+    rows = row_drift_by_count(start.embedding_tables()[0], trained.embedding_tables()[0], counts)
+    assert rows["rows"].sum() == sum(result.record["field_dims"])
+    assert np.allclose(rows["relative change"].dropna(), 0.0, atol=1e-9)
+    assert np.allclose(rows["norm ratio"].dropna(), 1.0, atol=1e-9)
+    assert relative_change(np.ones(4), 2 * np.ones(4)) == 1.0

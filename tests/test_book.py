@@ -145,18 +145,22 @@ def test_collapse_chapter_shows_the_papers_numbers_beside_ours(built: tuple[Path
 
 def test_summary_page_lists_every_paper_item_with_a_computed_status(
         built: tuple[Path, Path]) -> None:
-    from embcollapse.claims import CATALOGUE, summary_frame
+    from embcollapse.claims import CATALOGUE, build_key, summary_frame
+    from embcollapse.config import load_profile
 
     _, index = built
     html = unescape((index.parent / "chapters" / "20_reproduction_summary.html").read_text())
     for item in CATALOGUE:
         assert f">{item.key}<" in html, f"{item.key} is not on the summary page"
-    summary = summary_frame("smoke").set_index("item")
+    summary = summary_frame(build_key(load_profile("smoke"))).set_index("item")
     # every item a chapter reproduces was claimed by that chapter under smoke; only the
     # diagram, the Avazu results and the full-data statistics (or Appendix B, off) remain
     unclaimed = set(summary.index[summary.status == "not run"])
     assert unclaimed <= {"Table 6", "Figure 13", "Table 4", "Figure 11"}, unclaimed
-    assert summary.loc["Figure 7", "status"] == "not an experiment"
+    assert summary.loc["Figure 7", "status"] == "diagram"
+    assert summary.loc["Figure 8a", "verdict"] == "see Table 1"
+    assert summary.loc["Figure 3b", "status"] == "illustration"
+    assert all(summary.rule.str.len() > 0)
 
 
 def test_the_catalogue_covers_every_figure_and_table_the_paper_mentions() -> None:

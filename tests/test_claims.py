@@ -9,38 +9,114 @@ import pytest
 from embcollapse import claims
 
 
-def test_status_rules() -> None:
-    assert claims.status_of([True, True]) == "reproduced"
-    assert claims.status_of([True, False]) == "partly"
-    assert claims.status_of([False, False]) == "differs"
-    assert claims.status_of([]) == "not run"
-    assert claims.correlation_status(0.68) == "reproduced"
-    assert claims.correlation_status(0.11) == "partly"
-    assert claims.correlation_status(-0.2) == "differs"
-    assert claims.correlation_status(float("nan")) == "differs"
+def _profile(name: str = "smoke", **changes):
+    import dataclasses
+
+    from embcollapse.config import load_profile
+
+    return dataclasses.replace(load_profile(name), **changes)
 
 
-def test_claims_are_stored_per_profile_and_joined_with_the_catalogue(
+def test_a_build_is_keyed_by_the_resolved_profile_and_the_parameters() -> None:
+    smoke = _profile()
+    assert claims.build_key(smoke) == claims.build_key(_profile())
+    assert claims.build_key(smoke).startswith("smoke-")
+    assert claims.build_key(smoke, {"embed_dims": [4]}) != claims.build_key(smoke)
+    assert claims.build_key(_profile(seeds=(0, 1))) != claims.build_key(smoke)
+
+
+def test_claims_are_stored_per_build_and_joined_with_the_catalogue(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from embcollapse.findings import Check, finding
+
     monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path))
-    claims.record_claim("p1", "Figure 8a", "partly", "ME > SE for 3/7", "7/7")
-    claims.record_claim("p1", "Figure 8a", "reproduced", "ME > SE for 7/7", "7/7")  # replaces
-    claims.record_claim("p2", "Table 2", "differs", "x", "y")
-    frame = claims.summary_frame("p1").set_index("item")
+    fails = finding("Table 1", "ME > SE for 3/7", "7/7", [Check("x", -1, 0, ">")])
+    holds = finding("Table 1", "ME > SE for 7/7", "7/7", [Check("x", 1, 0, ">")])
+    claims.record_claim("b1", fails)
+    claims.record_claim("b1", holds)                              # replaces
+    claims.record_claim("b2", finding("Table 2", "x", "y", [Check("y", 1, 0, "<")]))
+    frame = claims.summary_frame("b1").set_index("item")
     assert list(frame.index) == [item.key for item in claims.CATALOGUE]
-    assert frame.loc["Figure 8a", "status"] == "reproduced"
-    assert frame.loc["Figure 8a", "ours"] == "ME > SE for 7/7"
-    assert frame.loc["Table 2", "status"] == "not run"          # claimed under p2 only
-    assert frame.loc["Figure 7", "status"] == "not an experiment"
-    stored = list((tmp_path / "claims" / "p1").glob("*.json"))
-    assert len(stored) == 1 and json.loads(stored[0].read_text())["key"] == "Figure 8a"
+    assert frame.loc["Table 1", "status"] == "reproduced"
+    assert frame.loc["Table 1", "ours"] == "ME > SE for 7/7"
+    assert "x: 1 > 0 holds" in frame.loc["Table 1", "rule"]
+    assert frame.loc["Table 2", "status"] == "not run"          # claimed under b2 only
+    assert frame.loc["Figure 7", "status"] == "diagram"
+    assert all(frame.rule.str.len() > 0)
+    stored = list((tmp_path / "claims" / "b1").glob("*.json"))
+    assert len(stored) == 1 and json.loads(stored[0].read_text())["key"] == "Table 1"
 
 
 def test_bad_claims_are_refused() -> None:
+    from embcollapse.findings import illustration
+
     with pytest.raises(KeyError, match="not a figure or table"):
-        claims.record_claim("p", "Figure 99", "reproduced", "", "")
-    with pytest.raises(ValueError, match="status must be one of"):
-        claims.record_claim("p", "Table 1", "sort of", "", "")
+        claims.record_claim("b", illustration("Figure 99", "", "", "why"))
+
+
+def test_book_run_clears_its_chapters_claims_and_says_why_an_item_was_not_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chapter run under a changed profile changes that build's summary and leaves no claim of
+    an earlier run behind: a chapter that fails or records nothing shows "not run" with the
+    reason, and builds with other parameters keep their own claims."""
+    import os
+
+    import yaml
+
+    from embcollapse import book
+    from embcollapse.config import load_profile, to_dict
+    from embcollapse.findings import Check, finding
+
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path / "home"))
+    behaviour = {"gain": 1.0, "fail": False}
+
+    def fake_execute(page, output, parameters, progress=True):
+        """Stands in for papermill: the 'chapter' records Table 1 in the build it is given."""
+        if behaviour["fail"]:
+            raise RuntimeError("boom")
+        if behaviour["gain"] is not None:
+            build = os.environ[claims.BUILD_ENV]
+            claims.record_claim(build, finding("Table 1", f"gain {behaviour['gain']}", "p",
+                                               [Check("gain", behaviour["gain"], 0, ">")]))
+        return output
+
+    monkeypatch.setattr(book, "execute_notebook", fake_execute)
+    run = dict(chapters=["05_multi"], out_dir=tmp_path / "out", progress=False)
+    status = lambda build: claims.summary_frame(build).set_index("item").loc["Table 1"]
+
+    book.run_chapters("smoke", **run)
+    smoke = claims.build_key(load_profile("smoke"))
+    assert status(smoke)["status"] == "reproduced"
+
+    values = to_dict(load_profile("smoke"))                      # a changed profile
+    values.pop("name")
+    values["train"]["max_epochs"] = 3
+    changed_path = tmp_path / "smoke.yaml"                       # same name, other contents
+    changed_path.write_text(yaml.safe_dump(values))
+    behaviour["gain"] = -1.0
+    book.run_chapters(str(changed_path), **run)
+    changed = claims.build_key(load_profile(changed_path))
+    assert changed != smoke
+    assert status(changed)["status"] == "differs"
+    assert status(smoke)["status"] == "reproduced"                # the other build is untouched
+
+    behaviour["gain"] = None                                      # the chapter records nothing
+    book.run_chapters(str(changed_path), **run)
+    row = status(changed)
+    assert row["status"] == "not run" and "could not compute it" in row["rule"]
+
+    behaviour["fail"] = True                                      # the chapter fails
+    with pytest.raises(RuntimeError):
+        book.run_chapters("smoke", **run)
+    row = status(smoke)
+    assert row["status"] == "not run" and "failed (RuntimeError)" in row["rule"]
+    assert claims.BUILD_ENV not in os.environ
+
+    behaviour.update(fail=False, gain=1.0)                        # other parameters: own build
+    book.run_chapters("smoke", parameters={"scales": [1, 2]}, **run)
+    assert status(smoke)["status"] == "not run"
+    assert status(claims.build_key(load_profile("smoke"), {"scales": [1, 2]}))["status"] \
+        == "reproduced"
 
 
 def test_paper_items_finds_figures_and_tables() -> None:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import paths
+from . import claims, paths
 from .config import ConfigError, Profile, load_profile
 from .reader import tag_for_readers
 
@@ -145,6 +145,10 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
     the store, whose chapters may lack runs) executes the remaining chapters after one fails and
     then raises :class:`ChaptersFailed`; otherwise the first failure stops everything.
     ``progress``: papermill's per-cell bar. The console ends with each chapter's time.
+
+    Verdicts: the claims of the executed chapters' items under this build (profile and
+    ``parameters``, :func:`embcollapse.claims.build_key`) are cleared first; an item whose
+    chapter failed or recorded nothing is then recorded as "not run" with the reason.
     """
     prof = load_profile(profile)
     check_store(prof)  # fail early on an unknown profile or an empty store
@@ -165,22 +169,38 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
         t0 = time.perf_counter()
         train_chapter_runs(prof, pages)
         timings["training (before the chapters)"] = time.perf_counter() - t0
+    build = claims.build_key(prof, parameters)
+    claims.clear_claims(build, claims.items_of(p.stem for p in pages))
     done, failed = [], []
-    for page in pages:
-        t0 = time.perf_counter()
-        print(f"[book] executing {page.name} (profile {profile})", flush=True)
-        try:
-            done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
-                                         {"profile": profile, **(parameters or {})}, progress))
-        except Exception as err:
-            if not keep_going:
-                raise
-            failed.append(page.stem)
-            print(f"[book] {page.name} FAILED: {type(err).__name__}; going on", flush=True)
-            continue
-        finally:
-            timings[page.stem] = time.perf_counter() - t0
-        print(f"[book] {page.name} done in {timings[page.stem]:.0f} s", flush=True)
+    previous = os.environ.get(claims.BUILD_ENV)
+    os.environ[claims.BUILD_ENV] = build            # the kernels record their claims there
+    try:
+        for page in pages:
+            t0 = time.perf_counter()
+            print(f"[book] executing {page.name} (profile {profile}, build {build})", flush=True)
+            try:
+                done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
+                                             {"profile": profile, **(parameters or {})},
+                                             progress))
+            except Exception as err:
+                claims.fill_not_run(build, claims.items_of([page.stem]),
+                                    f"its chapter {page.stem} failed ({type(err).__name__})")
+                if not keep_going:
+                    raise
+                failed.append(page.stem)
+                print(f"[book] {page.name} FAILED: {type(err).__name__}; going on", flush=True)
+                continue
+            finally:
+                timings[page.stem] = time.perf_counter() - t0
+            claims.fill_not_run(build, claims.items_of([page.stem]),
+                                f"its chapter {page.stem} ran but could not compute it "
+                                f"(runs missing from the store or switched off; see the page)")
+            print(f"[book] {page.name} done in {timings[page.stem]:.0f} s", flush=True)
+    finally:
+        if previous is None:
+            os.environ.pop(claims.BUILD_ENV, None)
+        else:
+            os.environ[claims.BUILD_ENV] = previous
     print(timing_table(timings, failed), flush=True)
     if failed:
         raise ChaptersFailed(failed, done)

@@ -1,25 +1,32 @@
-"""Every figure and table of the paper, and what this build found for each (the summary page).
+"""Every figure and table of the paper, and what *this build* found for each (the summary page).
 
-A chapter that reproduces an item calls ``ChapterContext.claim(key, status, ours, paper)`` with a
-status it *computed* from its results; the claim is stored per profile under
-``<home>/claims/<profile>/``. The summary page joins the catalogue with the stored claims, so
-an item no chapter has claimed under a profile shows as "not run".
+A chapter computes a :class:`~embcollapse.findings.Finding` for each paper item it reproduces
+and records it with ``ChapterContext.record(finding)``. Claims are stored per *build*, under
+``<home>/claims/<build key>/``: the key hashes the resolved profile and the parameters the
+chapters ran with (:func:`build_key`), so a build with other parameters never reads or
+overwrites another build's claims. ``book run`` / ``book build`` clear the claims of the
+chapters they execute before executing them, and record "not run" with the reason for an item
+whose chapter failed or recorded nothing. The summary page joins the catalogue with the claims
+of its own build.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from . import paths
 from .atomic import write_text
+from .findings.base import Finding, diagram, not_run
 
-STATUSES = ("reproduced", "partly", "differs", "not run", "not an experiment")
+BUILD_ENV = "EMBCOLLAPSE_BUILD"   # set by `book run` for the notebooks it executes
 
 
 @dataclass(frozen=True)
@@ -101,56 +108,86 @@ def paper_items(text: str) -> set[str]:
     return set(re.findall(r"\b(?:Figure|Table) \d+[a-d]?\b", text))
 
 
-def status_of(checks: Iterable[bool]) -> str:
-    """``reproduced`` when every check holds, ``differs`` when none does, else ``partly``."""
-    checks = [bool(c) for c in checks]
-    if not checks:
-        return "not run"
-    return "reproduced" if all(checks) else "differs" if not any(checks) else "partly"
+def build_key(profile: Any, parameters: Mapping[str, Any] | None = None) -> str:
+    """The key of a build: ``<profile name>-<hash>`` of the resolved profile (every default
+    filled in) and the notebook parameters the chapters run with."""
+    from .config import to_dict
+
+    resolved = json.dumps({"profile": to_dict(profile), "parameters": dict(parameters or {})},
+                          sort_keys=True, default=str)
+    return f"{profile.name}-{hashlib.sha256(resolved.encode()).hexdigest()[:12]}"
 
 
-AUC_RESOLUTION = 0.001   # an AUC change smaller than this counts as "no change" in a claim
+def current_build(profile: Any) -> str:
+    """The build a notebook belongs to: the one ``book run`` set, else the profile's own
+    (no parameters)."""
+    return os.environ.get(BUILD_ENV) or build_key(profile)
 
 
-def correlation_status(r: float) -> str:
-    """For a claimed positive correlation: ``reproduced`` at r >= 0.5, ``partly`` for
-    0 < r < 0.5, ``differs`` for r <= 0 (or NaN)."""
-    return status_of([r > 0, r >= 0.5])
+def claims_dir(build: str) -> Path:
+    return paths.home() / "claims" / build
 
 
-def claims_dir(profile: str) -> Path:
-    return paths.home() / "claims" / profile
+def _slug(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", key).strip("_")
 
 
-def record_claim(profile: str, key: str, status: str, ours: str, paper: str, note: str = "",
-                 provenance: str = "") -> dict[str, Any]:
-    """Store what a chapter found for a paper item under ``profile`` (replacing an older one)."""
-    if key not in ITEMS:
-        raise KeyError(f"{key!r} is not a figure or table of the paper; known: "
+def record_claim(build: str, found: Finding, provenance: str = "") -> dict[str, Any]:
+    """Store a finding under ``build`` (replacing an older claim of the same item)."""
+    if found.key not in ITEMS:
+        raise KeyError(f"{found.key!r} is not a figure or table of the paper; known: "
                        f"{', '.join(ITEMS)}")
-    if status not in STATUSES:
-        raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-    claim = {"key": key, "status": status, "ours": ours, "paper": paper, "note": note,
-             "profile": profile, "provenance": provenance,
+    claim = {**found.as_dict(), "build": build, "provenance": provenance,
              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", key).strip("_")
-    write_text(claims_dir(profile) / f"{slug}.json", json.dumps(claim, indent=1))
+    write_text(claims_dir(build) / f"{_slug(found.key)}.json", json.dumps(claim, indent=1))
     return claim
 
 
-def summary_frame(profile: str) -> pd.DataFrame:
-    """Every paper item with its status, our number and the paper's under ``profile``."""
-    stored = {}
-    for path in sorted(claims_dir(profile).glob("*.json")):
+def stored_claims(build: str) -> dict[str, dict[str, Any]]:
+    """The claims recorded under ``build``, by item key."""
+    out = {}
+    for path in sorted(claims_dir(build).glob("*.json")):
         claim = json.loads(path.read_text())
-        stored[claim["key"]] = claim
+        out[claim["key"]] = claim
+    return out
+
+
+def items_of(chapters: Iterable[str]) -> list[str]:
+    """The keys of the items the pages ``chapters`` (file stems) reproduce."""
+    wanted = set(chapters)
+    return [item.key for item in CATALOGUE if item.chapter in wanted]
+
+
+def clear_claims(build: str, keys: Iterable[str]) -> None:
+    """Remove the claims of ``keys`` under ``build`` (before their chapters run again)."""
+    for key in keys:
+        (claims_dir(build) / f"{_slug(key)}.json").unlink(missing_ok=True)
+
+
+def fill_not_run(build: str, keys: Iterable[str], reason: str) -> list[str]:
+    """Record "not run" with ``reason`` for each of ``keys`` that has no claim under ``build``;
+    returns the keys filled."""
+    have = stored_claims(build)
+    filled = [k for k in keys if k not in have]
+    for key in filled:
+        record_claim(build, not_run(key, reason))
+    return filled
+
+
+def summary_frame(build: str) -> pd.DataFrame:
+    """Every paper item with its status, our values, the paper's and the rule, under ``build``."""
+    stored = stored_claims(build)
     rows = []
     for item in CATALOGUE:
         claim = stored.get(item.key)
         if claim is None:
-            status = "not an experiment" if not item.chapter else "not run"
-            claim = {"status": status, "ours": "", "paper": "", "note": "", "time": ""}
-        rows.append({"item": item.key, "paper's claim": item.claim, "status": claim["status"],
-                     "ours": claim["ours"], "paper": claim["paper"], "note": claim["note"],
+            found = diagram(item.key) if not item.chapter else \
+                not_run(item.key, "no chapter of this build recorded it")
+            claim = {**found.as_dict(), "time": ""}
+        status = claim["status"]
+        rows.append({"item": item.key, "paper's claim": item.claim, "status": status,
+                     "verdict": f"see {claim['see']}" if status == "shared" else status,
+                     "ours": claim["ours"], "paper": claim["paper"], "rule": claim["rule"],
+                     "checks": len(claim["checks"]), "runs": len(claim["run_ids"]),
                      "page": item.chapter, "recorded": claim["time"]})
     return pd.DataFrame(rows)

@@ -192,15 +192,17 @@ class ChapterContext:
 
         return Markdown(f"*This page: {self.caption()}.*")
 
-    def claim(self, key: str, status: str, ours: str, paper: str, note: str = ""):
-        """Record this build's finding for a paper item (the summary page lists them all)."""
+    def record(self, *found: Any, records: Iterable[dict[str, Any]] | None = None):
+        """Record this build's findings (:class:`~embcollapse.findings.Finding`) for the summary
+        page; returns them for display (a finding shows its status, values and rule)."""
         from IPython.display import Markdown
 
-        from .claims import record_claim
+        from .claims import current_build, record_claim
 
-        record_claim(self.profile.name, key, status, ours, paper, note, self.caption())
-        return Markdown(f"> **{key}: {status}.** Ours: {ours}. Paper: {paper}."
-                        + (f" {note}" if note else ""))
+        build = current_build(self.profile)
+        for f in found:
+            record_claim(build, f, self.caption(records=records))
+        return Markdown("\n\n".join(f.summary_line() for f in found))
 
     def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
         """Provenance line; with ``records``, the devices they were trained on."""

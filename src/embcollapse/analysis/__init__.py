@@ -1,4 +1,5 @@
-"""Measures of collapse: singular values and information abundance (paper Definition 3.1)."""
+"""Measures of collapse: singular values and information abundance (paper Definition 3.1); how far
+training moved the weights from their initialisation (:mod:`.drift`)."""
 from .spectrum import (information_abundance, model_field_ia, model_spectra, normalized_ia,
                        normalized_spectrum, random_ia, run_field_ia, side_by_side_ia,
                        singular_values)

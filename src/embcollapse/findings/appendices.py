@@ -1,0 +1,58 @@
+"""Chapter "Appendices": Table 3, Figures 15 and 11."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+
+from ..report import paper_table
+from .base import AUC_RESOLUTION, Check, Finding, finding
+
+FEWER_SMALL = 0.0   # Figure 11: share of small singular values, language model minus recommender
+
+
+def table_3(auc: pd.DataFrame, run_ids: Iterable[str] = ()) -> Finding:
+    """More cross layers or a deeper MLP do not help DCNv2.
+
+    Args:
+        auc: mean test AUC, index variant (``standard`` and others), columns scale.
+    Checks, per variant at the largest size: AUC minus the standard model's < ``AUC_RESOLUTION``
+    (the same "no gain" rule as Figure 1a).
+    """
+    top = max(auc.columns)
+    others = [v for v in auc.index if v != "standard"]
+    checks = [Check(f"{v} minus standard AUC at {top}x", float(auc.loc[v, top] -
+                                                             auc.loc["standard", top]),
+                    AUC_RESOLUTION, "<") for v in others]
+    ref = paper_table("table3_depth")
+    ref = ref[ref.scale == f"{top}x"].set_index("variant")["test_auc"]
+    paper = (", ".join(f"{v} {ref[v]:.5f}" for v in ref.index) + f" at {top}x"
+             if len(ref) else f"no paper entry at {top}x")
+    return finding("Table 3", f"at {top}x: " + ", ".join(f"{v} {auc.loc[v, top]:.4f}"
+                                                         for v in auc.index),
+                   paper, checks, run_ids=run_ids)
+
+
+def figure_15(ratio_by_k: pd.Series, model: str, run_ids: Iterable[str] = ()) -> Finding:
+    """IA relative to a random table falls with K (index K, mean IA / random IA)."""
+    ratio = ratio_by_k.sort_index()
+    change = float(ratio.iloc[-1] - ratio.iloc[0])
+    return finding("Figure 15", f"{model}: IA / random IA {ratio.iloc[0]:.2f} at "
+                   f"K={ratio.index[0]} -> {ratio.iloc[-1]:.2f} at K={ratio.index[-1]}",
+                   "falls with K (plotted only)",
+                   [Check(f"IA / random IA change K={ratio.index[0]} to {ratio.index[-1]}",
+                          change, 0.0, "<")], run_ids=run_ids)
+
+
+def figure_11(lm_normalized_ia: float, rec_normalized_ia: float, lm_small: float,
+              rec_small: float, lm_name: str, run_ids: Iterable[str] = ()) -> Finding:
+    """A language model's token table is less collapsed than a recommender's field table:
+    higher IA relative to random, fewer singular values below a tenth of the largest."""
+    checks = [Check("IA / random IA, language model minus recommender",
+                    lm_normalized_ia - rec_normalized_ia, 0.0, ">"),
+              Check("share of small singular values, language model minus recommender",
+                    lm_small - rec_small, FEWER_SMALL, "<")]
+    return finding("Figure 11", f"IA / random IA: {lm_name} {lm_normalized_ia:.2f}, recommender "
+                   f"{rec_normalized_ia:.2f}; small singular values {lm_small:.0%} vs "
+                   f"{rec_small:.0%}", "T5 keeps higher normalised singular values (plotted only)",
+                   checks, run_ids=run_ids, note=f"With {lm_name} instead of T5.")
