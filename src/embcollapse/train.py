@@ -40,7 +40,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: nn.Module, loader: BatchLoader) -> np.ndarray:
     """Click probabilities for every row of the loader, in order: (n,) float64."""
     model.eval()

@@ -56,6 +56,40 @@ def set_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None)
     return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
 
+KEEP_BITS = 31                        # Dropout's random integers are uniform on [0, 2**31)
+
+
+def keep_threshold(p: float) -> int:
+    """The integer t such that ``bits >= t`` keeps with probability 1 - p for 31-bit ``bits``:
+    (2**31 - t) / 2**31, within 2**-32 of 1 - p (finer than a float32 uniform's 2**-24)."""
+    return round(p * (1 << KEEP_BITS))
+
+
+def dropout_cpu(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Inverted dropout, as ``F.dropout(x, p, training=True)``: each element kept independently
+    with probability 1 - p (see :func:`keep_threshold`) and scaled by 1 / (1 - p), else zero.
+
+    The mask comes from one int32 ``random_`` (31 random bits per element) and a comparison,
+    about twice as fast forward and backward on a CPU as ``bernoulli_``, the same distribution.
+    Args: x (...) float. Returns: (...) like x; gradients flow through the kept elements.
+    """
+    if p >= 1.0:
+        return x * 0.0
+    bits = torch.empty(x.shape, dtype=torch.int32, device=x.device).random_()
+    keep = (bits >= keep_threshold(p)).to(x.dtype).mul_(1.0 / (1.0 - p))
+    return x * keep
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose CPU training pass draws its mask with :func:`dropout_cpu`; elsewhere
+    (GPU, eval, in-place) it is ``nn.Dropout``. (...) -> (...)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.p > 0.0 and x.device.type == "cpu" and not self.inplace:
+            return dropout_cpu(x, self.p)
+        return super().forward(x)
+
+
 class FieldEmbedding(nn.Module):
     """M embedding sets for N fields in one table, with per-field offsets.
 
@@ -169,7 +203,7 @@ class SetProjection(nn.Sequential):
 
     def __init__(self, num_sets: int, in_dim: int, out_dim: int, dropout: float) -> None:
         super().__init__(SetLinear(num_sets, in_dim, out_dim), SetBatchNorm(num_sets, out_dim),
-                         nn.ReLU(), nn.Dropout(dropout))
+                         nn.ReLU(), Dropout(dropout))
 
 
 class SetMLP(nn.Sequential):
@@ -192,7 +226,7 @@ class MLP(nn.Module):
         layers: list[nn.Module] = []
         for width in hidden:
             layers += [nn.Linear(in_dim, width), nn.BatchNorm1d(width), nn.ReLU(),
-                       nn.Dropout(dropout)]
+                       Dropout(dropout)]
             in_dim = width
         if out_dim is not None:
             layers.append(nn.Linear(in_dim, out_dim))

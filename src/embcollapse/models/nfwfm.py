@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from torch import nn
 
 from .base import MultiEmbeddingModel
-from .layers import PairPooling, SetBatchNorm
+from .layers import Dropout, PairPooling, SetBatchNorm
 
 
 class NFwFM(MultiEmbeddingModel):
@@ -30,5 +29,5 @@ class NFwFM(MultiEmbeddingModel):
                  projection: str = "nonlinear") -> None:
         super().__init__(field_dims, embed_dim, num_sets)
         pooling = [PairPooling(num_sets, self.num_fields, weighted=True),
-                   SetBatchNorm(num_sets, embed_dim), nn.Dropout(dropout)]
+                   SetBatchNorm(num_sets, embed_dim), Dropout(dropout)]
         self.add_deep_branch("fwfm", pooling, embed_dim, mlp_dims, dropout, projection)
