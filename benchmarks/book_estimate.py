@@ -31,7 +31,7 @@ from common import print_table, write_json  # noqa: E402
 from embcollapse import sweep  # noqa: E402
 from embcollapse.config import load_profile, to_dict  # noqa: E402
 from embcollapse.data import load_dataset  # noqa: E402
-from embcollapse.data.dataset import BatchLoader  # noqa: E402
+from embcollapse.data.loader import BatchLoader  # noqa: E402
 from embcollapse.models import model_from_config  # noqa: E402
 from embcollapse.train import evaluate, make_optimizer  # noqa: E402
 
