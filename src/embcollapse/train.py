@@ -40,11 +40,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+CPU_FORWARD_ROWS = 2048   # rows per evaluation forward on a CPU: a loader batch of 16,384 rows
+                          # is split (same outputs, row by row; up to 2x less CPU, cache-sized)
+
+
 @torch.inference_mode()
 def predict(model: nn.Module, loader: BatchLoader) -> np.ndarray:
-    """Click probabilities for every row of the loader, in order: (n,) float64."""
+    """Click probabilities for every row of the loader, in order: (n,) float64.
+
+    In eval mode every row's output depends on that row alone, so on a CPU each loader batch
+    is run in parts of :data:`CPU_FORWARD_ROWS` rows, which give the same numbers faster."""
     model.eval()
-    out = [torch.sigmoid(model(ids)).double().cpu() for ids, _ in loader.epoch()]
+    rows = CPU_FORWARD_ROWS if loader.device.type == "cpu" else None
+    out = [torch.sigmoid(model(part)).double().cpu()
+           for ids, _ in loader.epoch() for part in (ids.split(rows) if rows else (ids,))]
     return torch.cat(out).numpy()
 
 
