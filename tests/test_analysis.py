@@ -147,8 +147,9 @@ def test_drift_rebuilds_the_initial_weights_and_measures_rows_by_training_count(
     by how often the training split holds them."""
     import numpy as np
 
-    from embcollapse.analysis.drift import (drift_by_set, initial_model, relative_change,
-                                            row_drift_by_count, train_counts)
+    from embcollapse.analysis.drift import (drift_by_set, relative_change, row_drift_by_count,
+                                            train_counts)
+    from embcollapse.results import initial_model
     from embcollapse.config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from embcollapse.models import model_from_config
     from embcollapse.train import fit

@@ -84,6 +84,22 @@ def git_commit() -> str | None:
     return sha + ("+dirty" if dirty.strip() else "")
 
 
+def initial_model(record: dict[str, Any]) -> torch.nn.Module:
+    """The model of a stored run as it was before its first training step (on the CPU).
+
+    Training seeds every generator with the run's seed, then builds the model
+    (:func:`embcollapse.train.fit`); this does the same, so the weights are the run's start.
+    """
+    from .config import ModelConfig, from_dict
+    from .models import model_from_config
+    from .train import seed_everything
+
+    seed_everything(record["config"]["seed"])
+    model = model_from_config(from_dict(ModelConfig, record["config"]["model"], "model"),
+                              record["field_dims"])
+    return model.eval()
+
+
 class ResultsStore:
     """Run records on disk. ``root`` defaults to ``<home>/results``."""
 

@@ -2,7 +2,8 @@
 
 A stored run keeps only its best checkpoint, but its initial weights can be rebuilt exactly:
 training seeds every generator with the run's seed and then builds the model
-(:func:`embcollapse.train.fit`), so :func:`initial_model` does the same. Comparing the two
+(:func:`embcollapse.train.fit`), so :func:`embcollapse.results.initial_model` does the same
+(it lives with the store: analysis sits below training in the import layers). Comparing the two
 measures statements such as "rarely seen rows keep their random initialisation" or "the
 embedding sets move little from their random starts" instead of asserting them.
 """
@@ -13,18 +14,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-
-
-def initial_model(record: Mapping[str, Any]) -> torch.nn.Module:
-    """The model of a stored run as it was before its first training step (on the CPU)."""
-    from ..config import ModelConfig, from_dict
-    from ..models import model_from_config
-    from ..train import seed_everything
-
-    seed_everything(record["config"]["seed"])
-    model = model_from_config(from_dict(ModelConfig, record["config"]["model"], "model"),
-                              record["field_dims"])
-    return model.eval()
 
 
 def relative_change(before: torch.Tensor | np.ndarray, after: torch.Tensor | np.ndarray
