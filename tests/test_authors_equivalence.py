@@ -25,6 +25,8 @@ N = len(DIMS)
 K = 4
 TOL = 1e-10
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @dataclass(frozen=True)
 class Link:
@@ -62,10 +64,13 @@ def set_batch_norm(ours: str, m: int, width: int, ref: str) -> list[Link]:
     return links + [Link(f"{ours}.num_batches_tracked", (), f"{ref}.num_batches_tracked", True)]
 
 
-def embeddings(num_sets: int, ref: Callable[[int], str]) -> list[Link]:
-    """Columns m*K:(m+1)*K of our one table are the authors' table of set m."""
-    return [Link("embedding.embedding.weight", (slice(None), slice(m * K, (m + 1) * K)), ref(m))
-            for m in range(num_sets)]
+def embeddings(num_sets: int, me_ref: str = "embeddings.{m}.embedding.weight") -> list[Link]:
+    """Columns m*K:(m+1)*K of our one table are the authors' table of set m (``me_ref``
+    formatted with m; a single embedding's table is ``embedding.embedding.weight``)."""
+    refs = (["embedding.embedding.weight"] if num_sets == 1
+            else [me_ref.format(m=m) for m in range(num_sets)])
+    return [Link("embedding.embedding.weight", (slice(None), slice(m * K, (m + 1) * K)), ref)
+            for m, ref in enumerate(refs)]
 
 
 def projection(ours: str, m: int, width: int, ref: str) -> list[Link]:
@@ -102,8 +107,7 @@ def deep(ours_proj: str, ours_head: str, num_sets: int, dims: tuple[int, ...],
 
 def map_dcnv2(num_sets: int, hyper: dict) -> list[Link]:
     se = num_sets == 1
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     for m in range(num_sets):
         cn = "cn" if se else f"cns.{m}.0"
         for layer in range(hyper["cross_layers"]):
@@ -114,7 +118,7 @@ def map_dcnv2(num_sets: int, hyper: dict) -> list[Link]:
 
 
 def map_dcnv2_shared(num_sets: int, hyper: dict) -> list[Link]:
-    links = embeddings(num_sets, lambda m: f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     for layer in range(hyper["cross_layers"]):
         links += [Link("branches.cross.1.weight", (layer, 0), f"cn.0.W.{layer}"),
                   Link("branches.cross.1.bias", (layer, 0), f"cn.0.b.{layer}")]
@@ -124,25 +128,20 @@ def map_dcnv2_shared(num_sets: int, hyper: dict) -> list[Link]:
 
 
 def map_dnn(num_sets: int, hyper: dict) -> list[Link]:
-    se = num_sets == 1
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.0.embedding.weight")
+    links = embeddings(num_sets, "embeddings.{m}.0.embedding.weight")
     return links + deep("branches.deep.1", "head.deep", num_sets, hyper["mlp_dims"], "mlp.mlp",
                         lambda m: f"embeddings.{m}.2.mlp", "mlp.mlp")
 
 
 def map_ipnn(num_sets: int, hyper: dict) -> list[Link]:
-    se = num_sets == 1
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     return links + deep("branches.product.1", "head.product", num_sets, hyper["mlp_dims"],
                         "mlp.mlp", lambda m: f"pns.{m}.1.mlp", "mlp.mlp")
 
 
 def map_nfwfm(num_sets: int, hyper: dict) -> list[Link]:
     se = num_sets == 1
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     for m in range(num_sets):
         fm = "fm" if se else f"fwfms.{m}"
         links += [Link("branches.fwfm.0.weight", m, f"{fm}.0.weight")]
@@ -153,8 +152,7 @@ def map_nfwfm(num_sets: int, hyper: dict) -> list[Link]:
 
 def map_xdeepfm(num_sets: int, hyper: dict) -> list[Link]:
     se = num_sets == 1
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     for m in range(num_sets):
         cin = "cin" if se else f"cins.{m}"
         for layer in range(len(hyper["cin_layers"])):
@@ -169,8 +167,7 @@ def map_xdeepfm(num_sets: int, hyper: dict) -> list[Link]:
 def map_finalmlp(num_sets: int, hyper: dict) -> list[Link]:
     se = num_sets == 1
     dims = hyper["mlp_dims"]
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     for m in range(num_sets):
         inter = "inter" if se else f"inters.{m}"
         for stream in (0, 1):
@@ -184,8 +181,7 @@ def map_finalmlp(num_sets: int, hyper: dict) -> list[Link]:
 
 def map_autoint(num_sets: int, hyper: dict) -> list[Link]:
     se = num_sets == 1
-    links = embeddings(num_sets, lambda m: "embedding.embedding.weight" if se
-                       else f"embeddings.{m}.embedding.weight")
+    links = embeddings(num_sets)
     ours = "branches.attention.0"
     for m in range(num_sets):
         ref = "atten" if se else f"attens.{m}"
@@ -313,14 +309,6 @@ def compare(case: str, num_sets: int, seed: int = 0) -> dict[str, float]:
         results[f"{mode} gradients"] = max_difference(links, ours_t, ref_t, grad=True)
         results[f"{mode} state"] = max_difference(links, ours_t, ref_t, grad=False)
     return results
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("case,num_sets", [(c, m) for c in CASES for m in SET_COUNTS[c]])

@@ -10,7 +10,11 @@ outputs and gradients; the training-step benchmark uses it as the baseline.
 Each parameter or buffer of a single-set module is *tied* to a slice of a batched tensor
 (:class:`Tie`); :meth:`LoopReference.load_from_batched` copies along the ties and
 :meth:`LoopReference.batched_gradients` maps the reference's gradients back (a parameter the
-batched model shares over sets gets the sum over sets).
+batched model shares over sets gets the sum over sets). A shared BatchNorm, whose running
+statistics change once per set, is one module called by every set, as in the authors' code.
+
+This reference checks the batching; :mod:`embcollapse.models.authors` checks the function
+against the authors' own classes.
 """
 from __future__ import annotations
 
