@@ -398,3 +398,33 @@ def test_parameter_table_counts_the_authors_configurations(name: str) -> None:
                                 **AUTHORS_CONFIG[name])
         assert row.parameters == sum(p.numel() for p in ref.parameters()), row
         assert row.embedding_parameters == sum(CRITEO_LIKE) * row.embed_dim * row.num_sets
+
+
+# ------------------------------------------------------------------------- initialisation
+
+@pytest.mark.parametrize("case,num_sets", [(c, m) for c in CASES for m in SET_COUNTS[c]])
+def test_initialisation_is_the_authors(case: str, num_sets: int) -> None:
+    """Each tensor starts as the authors' counterpart does: a constant where theirs is one (the
+    same constant), random where theirs is random, with the same spread (standard deviations
+    within 20% on tensors of 100 values or more, a factor 2.5 down to 20 values)."""
+    name, hyper, mapping = CASES[case]
+    hyper = {**hyper, "mlp_dims": (48, 32)} if hyper.get("mlp_dims") else hyper
+    dims = (40, 60, 80, 100, 120, 150)
+    torch.manual_seed(0)
+    ours = tensors(build_model(name, dims, embed_dim=K, num_sets=num_sets, **hyper))
+    ref = tensors(authors_model(name, dims, K, num_sets, **hyper, dropout=0.2))
+    links = mapping(num_sets, {**hyper, "cross_layers": hyper.get("cross_layers")})
+    for link in links:
+        a = ours[link.ours][link.index].detach().double().reshape(-1)
+        b = ref[link.ref].detach().double().reshape(-1)
+        if b.numel() == 1 and b.is_floating_point() and link.ours.endswith("bias"):
+            continue                                  # one random output bias: nothing to see
+        if (b == b[0]).all():
+            assert (a == b[0]).all(), f"{link.ours} should start at {float(b[0])}"
+            continue
+        assert not (a == a[0]).all(), f"{link.ours} should start random, as {link.ref}"
+        if b.numel() < 20:
+            continue                                  # too few values to compare spreads
+        ratio = float(a.std() / b.std())
+        low, high = (0.8, 1.25) if b.numel() >= 100 else (0.4, 2.5)
+        assert low < ratio < high, (link, ratio)
