@@ -21,6 +21,15 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.undo()
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and avoids OpenMP waits on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real Criteo/Avazu samples beside the repository; the test skips without them."""

@@ -28,23 +28,18 @@ SMALL: dict[str, dict] = {
     "nfwfm": {"mlp_dims": (16, 8)},
     "xdeepfm": {"mlp_dims": (16, 8), "cin_layers": (4, 4)},
     "dcnv2": {"mlp_dims": (16, 8), "cross_layers": 2},
-    "finalmlp": {"mlp_dims": (16, 8), "feature_selection_hidden": 6},
+    "finalmlp": {"mlp_dims": (16, 8)},
+    "finalmlp-gated": {"mlp_dims": (16, 8), "feature_selection_hidden": 6},
     "autoint": {"attention_layers": 2, "heads": 2, "head_dim": 3, "mlp_dims": (8,)},
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and avoids OpenMP waits on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small(name: str, dropout: float | None = None) -> dict:
     """Small hyper-parameters for a registered model (variants share their base's)."""
-    hyper = dict(SMALL.get(name.split("-")[0], {}))
+    hyper = dict(SMALL.get(name, SMALL.get(name.split("-")[0], {})))
     if dropout is not None and "dropout" in hyper_parameters(name):
         hyper["dropout"] = dropout
     return hyper
@@ -403,7 +398,13 @@ def test_registry_defaults_are_the_papers() -> None:
     assert hyper_parameters("dcnv2")["mlp_dims"] == (400, 400)
     assert hyper_parameters("dcnv2-reg")["orthogonal_weight"] == 1e-5
     assert hyper_parameters("xdeepfm")["cin_layers"] == (16, 16)
-    assert hyper_parameters("finalmlp")["feature_selection_hidden"] == 800
+    assert hyper_parameters("finalmlp")["feature_selection_hidden"] == 0      # authors' code
+    assert hyper_parameters("finalmlp-gated")["feature_selection_hidden"] == 800
+    assert hyper_parameters("ipnn")["product_only"] is None                  # SE: no, ME: yes
+    assert hyper_parameters("nfwfm")["pairs"] == "all"
+    assert hyper_parameters("autoint")["interaction"] == "authors"
+    assert hyper_parameters("dcnv2-shared")["share_projection"] is True
+    assert hyper_parameters("dcnv2-shared-cross")["share_projection"] is False
     assert build_model("nfwfm", DIMS).embed_dim == 50
     assert build_model("dcnv2", DIMS).embed_dim == 10
     assert isinstance(build_model("dcnv2-shared", DIMS, num_sets=2), DCNv2)

@@ -25,17 +25,18 @@ PROJECTIONS = ("nonlinear", "linear")
 
 
 def make_projection(kind: str, num_sets: int, in_dim: int, out_dim: int,
-                    dropout: float) -> nn.Module:
+                    dropout: float, shared: bool = False) -> nn.Module:
     """The per-set projection after an interaction: (M, B, in) -> (M, B, out).
 
     Args:
         kind: ``nonlinear`` (Linear -> BatchNorm -> ReLU -> Dropout, the paper's design) or
             ``linear`` (Linear only: the ME of Appendix E, equivalent to a single embedding).
+        shared: one projection (Linear, BatchNorm) applied to every set instead of one per set.
     """
     if kind == "nonlinear":
-        return SetProjection(num_sets, in_dim, out_dim, dropout)
+        return SetProjection(num_sets, in_dim, out_dim, dropout, shared)
     if kind == "linear":
-        return SetLinear(num_sets, in_dim, out_dim)
+        return SetLinear(1 if shared else num_sets, in_dim, out_dim)
     raise ConfigError(f"model.hyper.projection: unknown projection {kind!r}; "
                       f"known: {', '.join(PROJECTIONS)}")
 
@@ -85,11 +86,15 @@ class MultiEmbeddingModel(nn.Module):
 
     def add_deep_branch(self, name: str, interaction: Sequence[nn.Module], interaction_dim: int,
                         mlp_dims: Sequence[int], dropout: float,
-                        projection: str = "nonlinear") -> None:
-        """interaction -> per-set projection to ``mlp_dims[0]`` -> mean -> MLP(mlp_dims[1:]) -> 1."""
+                        projection: str = "nonlinear", share_projection: bool = False) -> None:
+        """interaction -> per-set projection to ``mlp_dims[0]`` -> mean -> MLP(mlp_dims[1:]) -> 1.
+
+        ``share_projection``: one projection for all sets (see :func:`make_projection`).
+        """
         if not mlp_dims:
             raise ConfigError("model.hyper.mlp_dims needs at least one layer (the projection)")
-        proj = make_projection(projection, self.num_sets, interaction_dim, mlp_dims[0], dropout)
+        proj = make_projection(projection, self.num_sets, interaction_dim, mlp_dims[0], dropout,
+                               share_projection)
         self.add_branch(name, [*interaction, proj], MLP(mlp_dims[0], mlp_dims[1:], dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,9 @@ class DCNv2(MultiEmbeddingModel):
         dropout: dropout after every hidden layer (paper: 0.2).
         projection: ``nonlinear`` (paper) or ``linear`` (Appendix E: ME equals SE).
         share_interaction: one cross network for all sets (Figure 10c).
+        share_projection: one projection (Linear, BatchNorm) for all sets as well. The authors'
+            shared ablation (``MultiESingleIDCNv2``) shares both: registry ``dcnv2-shared``;
+            ``dcnv2-shared-cross`` shares the cross network only, a milder ablation.
         orthogonal_weight: ``None`` for plain weights; a number writes every K-by-K block of
             the cross weights as lambda_ij * Q_ij and adds that weight times
             sum ||I - Q_ij Q_ij^T||_F^2 to :meth:`regularization` (Evidence III: 1e-5).
@@ -34,8 +37,8 @@ class DCNv2(MultiEmbeddingModel):
     def __init__(self, field_dims: Sequence[int], embed_dim: int = 10, num_sets: int = 1,
                  cross_layers: int = 4, mlp_dims: Sequence[int] = (400, 400),
                  dropout: float = 0.2, projection: str = "nonlinear",
-                 share_interaction: bool = False, orthogonal_weight: float | None = None,
-                 agreement_weight: float = 0.0) -> None:
+                 share_interaction: bool = False, share_projection: bool = False,
+                 orthogonal_weight: float | None = None, agreement_weight: float = 0.0) -> None:
         super().__init__(field_dims, embed_dim, num_sets)
         if (orthogonal_weight is not None and orthogonal_weight < 0) or agreement_weight < 0:
             raise ConfigError("model.hyper: penalty weights must be >= 0")
@@ -46,7 +49,7 @@ class DCNv2(MultiEmbeddingModel):
                  ScaledOrthogonalCrossNet(num_sets, self.num_fields, embed_dim, cross_layers,
                                           share_interaction))
         self.add_deep_branch("cross", [FlattenFields(), cross], dim, mlp_dims, dropout,
-                             projection)
+                             projection, share_projection)
 
     @property
     def cross(self) -> CrossNetV2:

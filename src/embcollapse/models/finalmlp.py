@@ -13,17 +13,29 @@ from .layers import FeatureGate, FlattenFields, SetMLP
 STREAMS = ("stream1", "stream2")
 
 
+FUSION_INITS = ("zeros", "xavier")
+
+
 class BilinearFusion(nn.Module):
     """FinalMLP's one-head fusion of the two streams' (set-averaged) outputs.
 
-    logit = w_x . x + w_y . y + x^T W_xy y + b: (B, H) and (B, H) -> (B,).
+    logit = w_x . x + b_x + w_y . y + b_y + x^T W_xy y: (B, H) and (B, H) -> (B,).
+
+    Args:
+        dim: H. xy_init: ``zeros`` (the authors' code) or ``xavier`` (Xavier-normal, as the
+            FinalMLP paper's code does).
     """
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, xy_init: str = "zeros") -> None:
         super().__init__()
+        if xy_init not in FUSION_INITS:
+            raise ConfigError(f"model.hyper.fusion_init: unknown {xy_init!r}; known: "
+                              f"{', '.join(FUSION_INITS)}")
         self.w_x = nn.Linear(dim, 1)
-        self.w_y = nn.Linear(dim, 1, bias=False)
-        self.w_xy = nn.Parameter(nn.init.xavier_normal_(torch.empty(dim, dim)))
+        self.w_y = nn.Linear(dim, 1)
+        self.w_xy = nn.Parameter(torch.zeros(dim, dim))
+        if xy_init == "xavier":
+            nn.init.xavier_normal_(self.w_xy)
 
     def forward(self, pooled: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Args: pooled with ``stream1``, ``stream2`` (B, H). Returns: (B,) logits."""
@@ -33,24 +45,27 @@ class BilinearFusion(nn.Module):
 
 
 class FinalMLP(MultiEmbeddingModel):
-    """Two streams, each gated embeddings -> MLP per set, averaged over sets, then fused.
+    """Two streams, each [gated] embeddings -> MLP per set, averaged over sets, then fused.
 
-    Under ME every set has its own gates and stream MLPs and each stream's outputs are averaged
-    over sets before the fusion (paper Appendix C.2). The authors' published code has the
-    feature selection commented out; here it is on by default (``feature_selection_hidden=0``
-    turns it off).
+    Under ME every set has its own stream MLPs (and gates) and each stream's outputs are
+    averaged over sets before the fusion (paper Appendix C.2). The defaults are the authors'
+    code: no feature selection (their gate is commented out of the forward pass) and W_xy
+    starting at zero. Registry ``finalmlp-gated`` is the FinalMLP paper's design instead: a
+    feature-selection gate of 800 hidden units per stream and W_xy Xavier-normal.
 
     Args:
         field_dims: cardinality of each field.
         embed_dim: K. num_sets: M (1 = single embedding).
         mlp_dims: hidden widths of each stream (paper: 400, 400).
-        feature_selection_hidden: hidden width of each feature-selection gate (paper: 800).
+        feature_selection_hidden: hidden width of each feature-selection gate; 0 (default) for
+            none.
         dropout: dropout after every hidden layer (paper: 0.2).
+        fusion_init: initialisation of W_xy, ``zeros`` (default) or ``xavier``.
     """
 
     def __init__(self, field_dims: Sequence[int], embed_dim: int = 10, num_sets: int = 1,
-                 mlp_dims: Sequence[int] = (400, 400), feature_selection_hidden: int = 800,
-                 dropout: float = 0.2) -> None:
+                 mlp_dims: Sequence[int] = (400, 400), feature_selection_hidden: int = 0,
+                 dropout: float = 0.2, fusion_init: str = "zeros") -> None:
         super().__init__(field_dims, embed_dim, num_sets)
         if not mlp_dims:
             raise ConfigError("model.hyper.mlp_dims: FinalMLP streams need at least one layer")
@@ -60,4 +75,4 @@ class FinalMLP(MultiEmbeddingModel):
                     if feature_selection_hidden else [])
             self.add_branch(name, [FlattenFields(), *gate,
                                    SetMLP(num_sets, width, mlp_dims, dropout)], head=None)
-        self.head = BilinearFusion(mlp_dims[-1])
+        self.head = BilinearFusion(mlp_dims[-1], fusion_init)

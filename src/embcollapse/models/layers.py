@@ -100,7 +100,8 @@ class FieldEmbedding(nn.Module):
 
     The weight ``embedding.weight`` has shape (sum_i D_i, M * K): set m's tables are the columns
     ``m*K:(m+1)*K``, so the M sets of a field side by side are its single-embedding table of size
-    M*K. Initialised Xavier-uniform as in pytorch-fm (the layout the authors' code builds on).
+    M*K. Each set is initialised Xavier-uniform on its own (sum_i D_i, K) table, as the authors'
+    code does with one ``nn.Embedding`` per set: uniform in +-sqrt(6 / (sum_i D_i + K)).
     """
 
     def __init__(self, field_dims: Sequence[int], embed_dim: int, num_sets: int = 1) -> None:
@@ -110,7 +111,8 @@ class FieldEmbedding(nn.Module):
         self.embedding = nn.Embedding(sum(self.field_dims), num_sets * embed_dim)
         self.register_buffer("offsets", torch.tensor(field_offsets(self.field_dims)),
                              persistent=False)
-        nn.init.xavier_uniform_(self.embedding.weight)
+        bound = math.sqrt(6.0 / (sum(self.field_dims) + embed_dim))   # xavier_uniform_ per set
+        nn.init.uniform_(self.embedding.weight, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Look up every set at once.
@@ -197,12 +199,49 @@ class SetBatchNorm(nn.BatchNorm1d):
         return y.view(b, m, h).transpose(0, 1)
 
 
+class SharedSetBatchNorm(nn.BatchNorm1d):
+    """One BatchNorm applied to every set in turn, as a module shared by a loop over sets is.
+
+    (M, B, H) -> (M, B, H). The affine parameters and running statistics are those of one
+    ``BatchNorm1d(H)``. In training each set is normalised by its own batch statistics and the
+    running statistics are updated once per set, in set order (M updates per call), exactly as
+    calling one ``BatchNorm1d`` M times would; in evaluation every set uses the running ones.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Args: x (M, B, H). Returns: (M, B, H)."""
+        m, b, h = x.shape
+        if not self.training:
+            y = F.batch_norm(x.reshape(m * b, h), self.running_mean, self.running_var,
+                             self.weight, self.bias, False, 0.0, self.eps)
+            return y.view(m, b, h)
+        if b < 2:
+            raise ValueError(f"BatchNorm in training needs more than 1 row per set, got {b}")
+        mean = x.mean(dim=1, keepdim=True)                         # (M, 1, H)
+        var = x.var(dim=1, unbiased=False, keepdim=True)
+        y = (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        with torch.no_grad():
+            unbiased = var.squeeze(1) * (b / (b - 1))
+            for s in range(m):                                     # M small (H,) updates
+                self.num_batches_tracked.add_(1)
+                factor = (self.momentum if self.momentum is not None
+                          else 1.0 / float(self.num_batches_tracked))
+                self.running_mean.lerp_(mean[s, 0], factor)
+                self.running_var.lerp_(unbiased[s], factor)
+        return y
+
+
 class SetProjection(nn.Sequential):
     """Linear -> BatchNorm -> ReLU -> Dropout per set: the non-linear projection after each set's
-    interaction (paper Section 5). (M, B, in) -> (M, B, out)."""
+    interaction (paper Section 5). (M, B, in) -> (M, B, out).
 
-    def __init__(self, num_sets: int, in_dim: int, out_dim: int, dropout: float) -> None:
-        super().__init__(SetLinear(num_sets, in_dim, out_dim), SetBatchNorm(num_sets, out_dim),
+    With ``shared`` one Linear and one BatchNorm serve every set (:class:`SharedSetBatchNorm`).
+    """
+
+    def __init__(self, num_sets: int, in_dim: int, out_dim: int, dropout: float,
+                 shared: bool = False) -> None:
+        norm = SharedSetBatchNorm(out_dim) if shared else SetBatchNorm(num_sets, out_dim)
+        super().__init__(SetLinear(1 if shared else num_sets, in_dim, out_dim), norm,
                          nn.ReLU(), Dropout(dropout))
 
 
@@ -357,6 +396,25 @@ class PairPooling(nn.Module):
         return out.sum(dim=-1, keepdim=True) if self.reduce else out
 
 
+class FieldWeightedPooling(nn.Module):
+    """The authors' NFwFM pooling: sum over *all* ordered field pairs (i, j), i = j included, of
+    W_ij * (e_i (.) e_j), with a free N x N matrix W per set drawn N(0, 1).
+
+    (M, B, N, K) -> (M, B, K). ``weight`` is (M, N, N). Only W + W^T matters off the diagonal;
+    the diagonal weighs each field's own squares, which FwFM's i < j sum leaves out.
+    """
+
+    def __init__(self, num_sets: int, num_fields: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(num_sets, num_fields, num_fields))
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, K)."""
+        m, b, n, k = e.shape
+        mixed = torch.bmm(self.weight, e.transpose(1, 2).reshape(m, n, b * k))   # (M, N, B*K)
+        return (e * mixed.view(m, n, b, k).transpose(1, 2)).sum(dim=2)
+
+
 class FieldAwarePairs(nn.Module):
     """FFM interaction: sum over i < j of <E_i^{->j}[x_i], E_j^{->i}[x_j]>.
 
@@ -456,6 +514,85 @@ class SelfAttentionStack(nn.Module):
             out = (attention @ v).transpose(2, 3).reshape(m, b * n, -1)
             x = torch.relu(out + layer["residual"](flat)).view(m, b, n, -1)
         return x
+
+
+class SetLayerNorm(nn.Module):
+    """LayerNorm over the last dimension with affine parameters per set: (M, R, H) -> (M, R, H).
+
+    ``weight`` and ``bias`` are (M, H), starting at 1 and 0 as ``nn.LayerNorm``'s.
+    """
+
+    def __init__(self, num_sets: int, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_sets, dim))
+        self.bias = nn.Parameter(torch.zeros(num_sets, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (M, R, H). Returns: (M, R, H)."""
+        normed = F.layer_norm(x, x.shape[-1:], eps=self.eps)
+        return torch.addcmul(self.bias.unsqueeze(1), normed, self.weight.unsqueeze(1))
+
+
+class SetMultiheadAttention(nn.Module):
+    """``nn.MultiheadAttention`` self-attention, one per set, computed batched.
+
+    softmax(Q K^T / sqrt(head_dim)) V per head, concatenated, then an output projection;
+    Q, K, V = x W_in^T + b_in split in three. ``in_weight`` (M, 3d, d) starts Xavier-uniform and
+    ``in_bias`` (M, 3d) at zero; ``out`` is a biased :class:`SetLinear` whose bias starts at zero,
+    as torch initialises ``nn.MultiheadAttention``. Dropout on the attention weights in training.
+    (M, B, N, d) -> (M, B, N, d).
+    """
+
+    def __init__(self, num_sets: int, dim: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"attention width {dim} is not divisible by {heads} heads")
+        self.heads, self.dropout = heads, dropout
+        bound = math.sqrt(6.0 / (4 * dim))                  # xavier_uniform_ of a (3d, d)
+        self.in_weight = nn.Parameter(torch.empty(num_sets, 3 * dim, dim).uniform_(-bound, bound))
+        self.in_bias = nn.Parameter(torch.zeros(num_sets, 3 * dim))
+        self.out = SetLinear(num_sets, dim, dim)
+        assert self.out.bias is not None
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x (M, B, N, d). Returns: (M, B, N, d)."""
+        m, b, n, d = x.shape
+        qkv = set_linear(x.reshape(m, b * n, d), self.in_weight, self.in_bias)
+        q, k, v = (part.view(m, b, n, self.heads, d // self.heads).transpose(2, 3)
+                   for part in qkv.chunk(3, dim=-1))                 # (M, B, heads, N, d/h)
+        scores = (q * (d // self.heads) ** -0.5) @ k.transpose(-1, -2)
+        attention = F.dropout(torch.softmax(scores, dim=-1), self.dropout, self.training)
+        out = (attention @ v).transpose(2, 3).reshape(m, b * n, d)
+        return self.out(out).view(m, b, n, d)
+
+
+class AttentionInteraction(nn.Module):
+    """The authors' AutoInt interaction (their ``afi.py``), one per set, computed batched.
+
+    h = e W^T + b (a biased Linear(K, d)); per layer h <- LayerNorm(h + MHA(h)), with torch's
+    scaled multi-head attention (:class:`SetMultiheadAttention`); ReLU after the last layer only.
+    (M, B, N, K) -> (M, B, N, d).
+    """
+
+    def __init__(self, num_sets: int, embed_dim: int, dim: int, num_layers: int, heads: int,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        self.embed = SetLinear(num_sets, embed_dim, dim)
+        self.layers = nn.ModuleList(
+            nn.ModuleDict({"attention": SetMultiheadAttention(num_sets, dim, heads, dropout),
+                           "norm": SetLayerNorm(num_sets, dim)}) for _ in range(num_layers))
+        self.output_dim = dim
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (M, B, N, K). Returns: (M, B, N, d)."""
+        m, b, n, k = e.shape
+        h = self.embed(e.reshape(m, b * n, k)).view(m, b, n, -1)
+        for layer in self.layers:
+            h = h + layer["attention"](h)
+            h = layer["norm"](h.view(m, b * n, -1)).view(m, b, n, -1)
+        return torch.relu(h)
 
 
 class FeatureGate(nn.Module):

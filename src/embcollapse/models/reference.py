@@ -10,7 +10,11 @@ outputs and gradients; the training-step benchmark uses it as the baseline.
 Each parameter or buffer of a single-set module is *tied* to a slice of a batched tensor
 (:class:`Tie`); :meth:`LoopReference.load_from_batched` copies along the ties and
 :meth:`LoopReference.batched_gradients` maps the reference's gradients back (a parameter the
-batched model shares over sets gets the sum over sets).
+batched model shares over sets gets the sum over sets). A shared BatchNorm, whose running
+statistics change once per set, is one module called by every set, as in the authors' code.
+
+This reference checks the batching; :mod:`embcollapse.models.authors` checks the function
+against the authors' own classes.
 """
 from __future__ import annotations
 
@@ -23,9 +27,10 @@ import torch
 from torch import nn
 
 from .base import MultiEmbeddingModel
-from .layers import (CIN, CrossNetV2, FeatureGate, FieldAwarePairs, FlattenFields, InnerProducts,
-                     PairPooling, ScaledOrthogonalCrossNet, SelfAttentionStack, SetBatchNorm,
-                     SetLinear, field_offsets, ffm_slot)
+from .layers import (CIN, AttentionInteraction, CrossNetV2, FeatureGate, FieldAwarePairs,
+                     FieldWeightedPooling, FlattenFields, InnerProducts, PairPooling,
+                     ScaledOrthogonalCrossNet, SelfAttentionStack, SetBatchNorm, SetLinear,
+                     SharedSetBatchNorm, field_offsets, ffm_slot)
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,41 @@ class PlainSelfAttention(nn.Module):
         return x
 
 
+class PlainFieldWeightedPooling(nn.Module):
+    """sum over every (i, j), i = j included, of W_ij e_i (.) e_j, one pair at a time:
+    (B, N, K) -> (B, K)."""
+
+    def __init__(self, num_fields: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(num_fields, num_fields))
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (B, N, K). Returns: (B, K)."""
+        n = e.shape[1]
+        return sum(self.weight[i, j] * e[:, i] * e[:, j] for i in range(n) for j in range(n))
+
+
+class PlainAttentionInteraction(nn.Module):
+    """Linear(K, d), then per layer LayerNorm(h + nn.MultiheadAttention(h, h, h)), then ReLU:
+    (B, N, K) -> (B, N, d)."""
+
+    def __init__(self, embed_dim: int, dim: int, num_layers: int, heads: int,
+                 dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Linear(embed_dim, dim)
+        self.attentions = nn.ModuleList(nn.MultiheadAttention(dim, heads, dropout=dropout,
+                                                              batch_first=True)
+                                        for _ in range(num_layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(num_layers))
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        """Args: e (B, N, K). Returns: (B, N, d)."""
+        h = self.embed(e)
+        for attention, norm in zip(self.attentions, self.norms):
+            h = norm(h + attention(h, h, h, need_weights=False)[0])
+        return torch.relu(h)
+
+
 class PlainFeatureGate(nn.Module):
     """2 * sigmoid(MLP(context)) times the input: (B, N*K) -> (B, N*K)."""
 
@@ -200,11 +240,16 @@ class PlainFeatureGate(nn.Module):
 
 # ---------------------------------------------------------------- batched -> single set
 
+Memo = dict[int, nn.Module]
+
+
 @singledispatch
-def single_set(module: nn.Module, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def single_set(module: nn.Module, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     """The plain single-set module computing set ``embed_set`` of a batched module, and its ties.
 
-    Stateless modules (ReLU, Dropout, Identity, ...) are copied as they are.
+    Stateless modules (ReLU, Dropout, Identity, ...) are copied as they are. ``memo`` maps a
+    batched module that every set shares *as one module* (its state changes once per set, as a
+    shared BatchNorm's running statistics do) to its plain module, built once with its ties.
     """
     if any(True for _ in module.parameters()) or any(True for _ in module.buffers()):
         raise TypeError(f"no single-set reference for {type(module).__name__}")
@@ -212,18 +257,18 @@ def single_set(module: nn.Module, embed_set: int) -> tuple[nn.Module, list[Tie]]
 
 
 @single_set.register
-def _(module: nn.Sequential, embed_set: int) -> tuple[nn.Module, list[Tie]]:
-    parts = [single_set(child, embed_set) for child in module]
+def _(module: nn.Sequential, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
+    parts = [single_set(child, embed_set, memo) for child in module]
     return nn.Sequential(*(p for p, _ in parts)), [t for _, ties in parts for t in ties]
 
 
 @single_set.register
-def _(module: FlattenFields, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: FlattenFields, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     return nn.Flatten(1), []
 
 
 @single_set.register
-def _(module: SetLinear, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: SetLinear, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     out_dim, in_dim = module.weight.shape[1:]
     linear = nn.Linear(in_dim, out_dim, bias=module.bias is not None)
     s = _set_of(module.weight, embed_set)
@@ -234,7 +279,7 @@ def _(module: SetLinear, embed_set: int) -> tuple[nn.Module, list[Tie]]:
 
 
 @single_set.register
-def _(module: SetBatchNorm, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: SetBatchNorm, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     h = module.dim
     norm = nn.BatchNorm1d(h, eps=module.eps, momentum=module.momentum)
     part = slice(embed_set * h, (embed_set + 1) * h)
@@ -245,7 +290,18 @@ def _(module: SetBatchNorm, embed_set: int) -> tuple[nn.Module, list[Tie]]:
 
 
 @single_set.register
-def _(module: CrossNetV2, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: SharedSetBatchNorm, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
+    if id(module) in memo:
+        return memo[id(module)], []
+    norm = nn.BatchNorm1d(module.num_features, eps=module.eps, momentum=module.momentum)
+    memo[id(module)] = norm
+    return norm, [Tie(getattr(module, name), (), getattr(norm, name))
+                  for name in ("weight", "bias", "running_mean", "running_var",
+                               "num_batches_tracked")]
+
+
+@single_set.register
+def _(module: CrossNetV2, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     layers, _, dim, _ = module.weight.shape
     plain = PlainCross(dim, layers)
     s = _set_of(module.weight[0], embed_set)
@@ -257,7 +313,7 @@ def _(module: CrossNetV2, embed_set: int) -> tuple[nn.Module, list[Tie]]:
 
 
 @single_set.register
-def _(module: ScaledOrthogonalCrossNet, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: ScaledOrthogonalCrossNet, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     layers = module.weight.shape[0]
     plain = PlainScaledOrthogonalCross(module.num_fields, module.embed_dim, layers)
     s = _set_of(module.weight[0], embed_set)
@@ -270,12 +326,12 @@ def _(module: ScaledOrthogonalCrossNet, embed_set: int) -> tuple[nn.Module, list
 
 
 @single_set.register
-def _(module: InnerProducts, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: InnerProducts, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     return PlainInnerProducts(module.num_fields, module.with_embeddings), []
 
 
 @single_set.register
-def _(module: PairPooling, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: PairPooling, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     plain = PlainPairPooling(module.num_fields, module.pair_weight is not None, module.reduce)
     if module.pair_weight is None:
         return plain, []
@@ -285,12 +341,39 @@ def _(module: PairPooling, embed_set: int) -> tuple[nn.Module, list[Tie]]:
 
 
 @single_set.register
-def _(module: FieldAwarePairs, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: FieldWeightedPooling, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
+    plain = PlainFieldWeightedPooling(module.weight.shape[-1])
+    return plain, [Tie(module.weight, embed_set, plain.weight)]
+
+
+@single_set.register
+def _(module: AttentionInteraction, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
+    embed_dim = module.embed.weight.shape[-1]
+    first = module.layers[0]["attention"] if len(module.layers) else None
+    heads, dropout = (first.heads, first.dropout) if first is not None else (1, 0.0)
+    plain = PlainAttentionInteraction(embed_dim, module.output_dim, len(module.layers), heads,
+                                      dropout)
+    m = embed_set
+    ties = [Tie(module.embed.weight, m, plain.embed.weight),
+            Tie(module.embed.bias, m, plain.embed.bias)]
+    for layer, attention, norm in zip(module.layers, plain.attentions, plain.norms):
+        batched = layer["attention"]
+        ties += [Tie(batched.in_weight, m, attention.in_proj_weight),
+                 Tie(batched.in_bias, m, attention.in_proj_bias),
+                 Tie(batched.out.weight, m, attention.out_proj.weight),
+                 Tie(batched.out.bias, m, attention.out_proj.bias),
+                 Tie(layer["norm"].weight, m, norm.weight),
+                 Tie(layer["norm"].bias, m, norm.bias)]
+    return plain, ties
+
+
+@single_set.register
+def _(module: FieldAwarePairs, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     return PlainFieldAwarePairs(module.num_fields, module.embed_dim), []
 
 
 @single_set.register
-def _(module: CIN, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: CIN, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     plain = PlainCIN(module.num_fields, list(module.layer_sizes))
     ties = []
     for weight, bias, conv in zip(module.weights, module.biases, plain.convs):
@@ -299,7 +382,7 @@ def _(module: CIN, embed_set: int) -> tuple[nn.Module, list[Tie]]:
 
 
 @single_set.register
-def _(module: SelfAttentionStack, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: SelfAttentionStack, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     plain = PlainSelfAttention(module.embed_dim, len(module.layers), module.heads,
                                module.head_dim)
     ties = []
@@ -311,7 +394,7 @@ def _(module: SelfAttentionStack, embed_set: int) -> tuple[nn.Module, list[Tie]]
 
 
 @single_set.register
-def _(module: FeatureGate, embed_set: int) -> tuple[nn.Module, list[Tie]]:
+def _(module: FeatureGate, embed_set: int, memo: Memo) -> tuple[nn.Module, list[Tie]]:
     hidden, embed_dim = module.hidden.weight.shape[1:]
     plain = PlainFeatureGate(embed_dim, module.out.weight.shape[1], hidden)
     ties = [Tie(module.context, embed_set, plain.context)]
@@ -346,7 +429,8 @@ class LoopReference(nn.Module):
                     emb.weight) for m, emb in enumerate(self.embeddings)]
         self.branches = nn.ModuleDict()
         for name, branch in model.branches.items():
-            singles = [single_set(branch, m) for m in range(self.num_sets)]
+            memo: Memo = {}
+            singles = [single_set(branch, m, memo) for m in range(self.num_sets)]
             self.branches[name] = nn.ModuleList(s for s, _ in singles)
             ties += [t for _, set_ties in singles for t in set_ties]
         self.head = copy.deepcopy(model.head)

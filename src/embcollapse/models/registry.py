@@ -39,22 +39,43 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "dnn": ModelSpec(DNN, {}, "DNN: concatenated embeddings into an MLP"),
-    "ipnn": ModelSpec(IPNN, {}, "IPNN: embeddings and field-pair inner products into an MLP"),
-    "nfwfm": ModelSpec(NFwFM, {}, "NFwFM: field-weighted bi-interaction pooling into an MLP"),
+    "ipnn": ModelSpec(IPNN, {}, "IPNN as the authors' code: embeddings and field-pair inner "
+                      "products into the MLP (SE); inner products only into each set's "
+                      "projection (ME)"),
+    "nfwfm": ModelSpec(NFwFM, {}, "NFwFM as the authors' code: W_ij e_i*e_j pooled over all "
+                       "ordered pairs, i = j included, into an MLP"),
     "xdeepfm": ModelSpec(XDeepFM, {}, "xDeepFM: CIN (16, 16) beside a DNN"),
     "dcnv2": ModelSpec(DCNv2, {}, "DCNv2: 4 full-rank cross layers under an MLP"),
-    "finalmlp": ModelSpec(FinalMLP, {}, "FinalMLP: two gated MLP streams, bilinear fusion"),
-    "autoint": ModelSpec(AutoInt, {}, "AutoInt: 3 self-attention layers over fields"),
+    "finalmlp": ModelSpec(FinalMLP, {}, "FinalMLP as the authors' code: two MLP streams, "
+                          "bilinear fusion, no feature-selection gate"),
+    "autoint": ModelSpec(AutoInt, {}, "AutoInt as the authors' afi.py: 3 scaled multi-head "
+                         "attention layers with LayerNorm over fields"),
     "dcnv2-reg": ModelSpec(DCNv2, {"orthogonal_weight": 1e-5},
                            "DCNv2 with blocks lambda*Q pushed to orthogonal (Evidence III)"),
-    "dcnv2-shared": ModelSpec(DCNv2, {"share_interaction": True},
-                              "ME-DCNv2 with one cross network shared by all sets (Fig. 10c)"),
+    "dcnv2-shared": ModelSpec(DCNv2, {"share_interaction": True, "share_projection": True},
+                              "ME-DCNv2 with one cross network and one projection shared by "
+                              "all sets, as the authors' ablation (Fig. 10c)"),
+    "dcnv2-shared-cross": ModelSpec(DCNv2, {"share_interaction": True},
+                                    "ME-DCNv2 with one cross network shared by all sets and a "
+                                    "projection per set (milder than Fig. 10c's ablation)"),
     "dcnv2-agree": ModelSpec(DCNv2, {"agreement_weight": 1.0},
                              "ME-DCNv2 with sets' interaction patterns pulled together (Fig. 10d)"),
     "dcnv2-linear": ModelSpec(DCNv2, {"projection": "linear"},
                               "DCNv2 with a linear per-set projection (Appendix E)"),
     "dnn-linear": ModelSpec(DNN, {"projection": "linear"},
                             "DNN with a linear per-set projection (Appendix E)"),
+    "ipnn-with-embeddings": ModelSpec(IPNN, {"product_only": False},
+                                      "IPNN whose ME sets also feed their embeddings to the "
+                                      "projection (IPNN's design; SE and ME differ only in sets)"),
+    "nfwfm-upper": ModelSpec(NFwFM, {"pairs": "upper"},
+                             "NFwFM with FwFM's pooling: pairs i < j, weights starting at 1"),
+    "finalmlp-gated": ModelSpec(FinalMLP, {"feature_selection_hidden": 800,
+                                           "fusion_init": "xavier"},
+                                "FinalMLP as its paper: feature-selection gates (800), W_xy "
+                                "Xavier-normal"),
+    "autoint-song": ModelSpec(AutoInt, {"interaction": "song"},
+                              "AutoInt with the AutoInt paper's layers: unscaled attention, "
+                              "residual projection, ReLU per layer"),
     "fm": ModelSpec(FM, {}, "FM: bias, first-order terms and pairwise inner products"),
     "fwfm": ModelSpec(FwFM, {}, "FwFM: FM with a learned weight per field pair"),
     "ffm": ModelSpec(FFM, {}, "FFM: one table per field and partner field (Appendix H)"),

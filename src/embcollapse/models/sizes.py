@@ -2,6 +2,13 @@
 
 Single embedding (SE) scales the embedding size, K = base * N with one set; multi-embedding
 (ME) keeps K = base and uses N sets. The base size is 10 (NFwFM: 50).
+
+The models are the registry defaults, which compute the authors' functions (see
+:mod:`embcollapse.models.authors`); ``tests/test_authors_equivalence.py`` checks that
+:func:`parameter_table` counts what the authors' classes hold when built as their ``main.py``
+builds them. The paper itself states no parameter counts. One difference in the sizes: the
+authors' ``main.py`` builds single-embedding IPNN with K = 10 at every size (``ipnn-20`` ...
+``ipnn-100``), so its SE row may not scale anything; here SE scales K as the paper says.
 """
 from __future__ import annotations
 
