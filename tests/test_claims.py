@@ -47,6 +47,27 @@ def test_claims_are_stored_per_build_and_joined_with_the_catalogue(
     assert len(stored) == 1 and json.loads(stored[0].read_text())["key"] == "Table 1"
 
 
+@pytest.mark.parametrize("damage", ["truncated", "empty", "list", "missing key"])
+def test_a_damaged_claim_file_is_not_a_verdict_and_names_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    from embcollapse.findings import Check, finding
+
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path))
+    claims.record_claim("b1", finding("Table 1", "7/7", "7/7", [Check("x", 1, 0, ">")]))
+    claims.record_claim("b1", finding("Table 2", "x", "y", [Check("y", -1, 0, "<")]))
+    path = next(p for p in (tmp_path / "claims" / "b1").glob("*.json")
+                if json.loads(p.read_text())["key"] == "Table 1")
+    text = path.read_text()
+    path.write_text({"truncated": text[: len(text) // 2], "empty": "", "list": "[]",
+                     "missing key": json.dumps({k: v for k, v in json.loads(text).items()
+                                                if k != "status"})}[damage])
+    frame = claims.summary_frame("b1").set_index("item")
+    assert frame.loc["Table 1", "status"] == "not run"
+    assert str(path) in frame.loc["Table 1", "rule"] + str(claims.stored_claims("b1")
+                                                           ["Table 1"]["reason"])
+    assert frame.loc["Table 2", "status"] == "reproduced"       # the others are untouched
+
+
 def test_bad_claims_are_refused() -> None:
     from embcollapse.findings import illustration
 

@@ -143,11 +143,29 @@ def record_claim(build: str, found: Finding, provenance: str = "") -> dict[str, 
     return claim
 
 
+CLAIM_FIELDS = {"key", "status", "ours", "paper", "rule", "see", "checks", "run_ids", "time"}
+
+
 def stored_claims(build: str) -> dict[str, dict[str, Any]]:
-    """The claims recorded under ``build``, by item key."""
+    """The claims recorded under ``build``, by item key.
+
+    A claim file that cannot be read (truncated, edited, not a claim) is not taken as a verdict:
+    its item is reported "not run", naming the file, until its chapter runs again.
+    """
+    by_slug = {_slug(item.key): item.key for item in CATALOGUE}
     out = {}
     for path in sorted(claims_dir(build).glob("*.json")):
-        claim = json.loads(path.read_text())
+        try:
+            claim = json.loads(path.read_text())
+            if not isinstance(claim, dict) or not CLAIM_FIELDS <= claim.keys():
+                raise ValueError("not a claim")
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            key = by_slug.get(path.stem)
+            if key is not None:
+                reason = f"its claim file {path} could not be read ({type(err).__name__}); " \
+                         f"run its chapter again"
+                out[key] = {**not_run(key, reason).as_dict(), "time": ""}
+            continue
         out[claim["key"]] = claim
     return out
 
