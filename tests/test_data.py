@@ -596,6 +596,25 @@ def test_cli_prepare_csv_info_and_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_cli_prepare_csv_fields_default_to_every_column_but_the_label(tmp_path, capsys):
+    import json
+
+    from embcollapse.cli import main
+
+    lines = ["a,y,b,c"] + [f"a{i % 5},{i % 2},{i % 7},c{i % 3}" for i in range(60)]
+    path = write_lines(tmp_path / "d.csv", lines)
+    assert main(["data", "prepare", "csv", str(path), "--label", "y",
+                 "--out", str(tmp_path / "all")]) == 0
+    assert "60 rows, 3 fields" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "all" / "meta.json").read_text())
+    assert meta["field_names"] == ["a", "b", "c"]
+    assert main(["data", "prepare", "csv", str(path), "--label", "y", "--fields", "c,a",
+                 "--out", str(tmp_path / "two")]) == 0
+    assert json.loads((tmp_path / "two" / "meta.json").read_text())["field_names"] == ["c", "a"]
+    assert main(["data", "prepare", "csv", str(path)]) == 2
+    assert "--label" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- real samples
 
 @needs_shared

@@ -211,8 +211,9 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     from .data import prepare, stats
 
     if args.dataset == "csv":
-        if not args.path or not args.label or not args.fields:
-            raise ConfigError("data prepare csv needs PATH, --label COLUMN and --fields A,B,...")
+        if not args.path or not args.label:
+            raise ConfigError("data prepare csv needs PATH and --label COLUMN "
+                              "(--fields A,B,... defaults to every other column)")
         directory = prepare.prepare_csv(
             args.path, args.label, _names(args.fields), _names(args.int_fields),
             delimiter=args.delimiter, min_count=args.min_count or 1, vocab_fit=args.vocab_fit,
@@ -339,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--max-bad-rows", type=float, default=0.01,
                    help="stop when more than this share of rows is malformed (default 0.01)")
     q.add_argument("--label", help="(csv) the 0/1 label column")
-    q.add_argument("--fields", help="(csv) categorical fields, comma-separated")
+    q.add_argument("--fields", help="(csv) categorical fields, comma-separated "
+                   "(default: every column but the label)")
     q.add_argument("--int-fields", help="(csv) integer fields (Criteo bucketing), comma-separated")
     q.add_argument("--delimiter", help="(csv) default: tab if the header has one, else comma")
     q.add_argument("--out", type=Path, help="(csv) prepared directory (default under <home>/data)")

@@ -262,11 +262,12 @@ def sniff_delimiter(line: str) -> str:
     return "\t" if "\t" in line else ","
 
 
-def csv_source(path: str | Path, label: str, fields: Sequence[str],
+def csv_source(path: str | Path, label: str, fields: Sequence[str] = (),
                int_fields: Sequence[str] = (), delimiter: str | None = None,
                name: str = "csv") -> DelimitedSource:
-    """Any CSV/TSV with a header: a 0/1 ``label`` column, categorical ``fields`` and optional
-    integer fields (``int_fields``, a subset of ``fields``, bucketed like Criteo's).
+    """Any CSV/TSV with a header: a 0/1 ``label`` column, categorical ``fields`` (default:
+    every column but the label) and optional integer fields (``int_fields``, a subset of
+    ``fields``, bucketed like Criteo's).
 
     Other columns are ignored. Quote characters are ordinary characters, as in Criteo and
     Avazu files: a stray ``"`` cannot join the lines after it into one value (a quoted value
@@ -279,7 +280,9 @@ def csv_source(path: str | Path, label: str, fields: Sequence[str],
         check_delimiter(delimiter, path)
     header = first_line(path)
     delimiter = delimiter or sniff_delimiter(header)
-    spec = TableSpec(columns=split_header(header, delimiter), label=label, fields=tuple(fields),
+    columns = split_header(header, delimiter)
+    fields = tuple(fields) or tuple(c for c in columns if c != label)
+    spec = TableSpec(columns=columns, label=label, fields=fields,
                      int_fields=tuple(int_fields), delimiter=delimiter, header=True,
                      quoting=False, format="csv with header")
     spec.check(str(path))

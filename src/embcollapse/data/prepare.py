@@ -489,12 +489,13 @@ def ensure_prepared(config: DataConfig, force: bool = False, progress: bool = Tr
                     f"{', '.join(info.candidates)} under {roots}); {info.how_to_get}")
 
 
-def prepare_csv(path: str | Path, label: str, fields: Sequence[str],
+def prepare_csv(path: str | Path, label: str, fields: Sequence[str] = (),
                 int_fields: Sequence[str] = (), delimiter: str | None = None,
                 min_count: int = 1, vocab_fit: str = "all", split_seed: int = 0,
                 max_bad_rows: float = 0.01, out: Path | None = None, force: bool = False,
                 progress: bool = True) -> Path:
-    """Prepare any CSV/TSV (see :func:`.csv.csv_source`); train on it with
+    """Prepare any CSV/TSV (see :func:`.csv.csv_source`; ``fields`` default to every column
+    but the label); train on it with
     ``data.name=<the returned directory>``. The default directory is
     ``<home>/data/csv-<file stem>-<hash of path and columns>``."""
     from .csv import csv_source
@@ -503,7 +504,7 @@ def prepare_csv(path: str | Path, label: str, fields: Sequence[str],
     options = PrepareOptions(min_count=min_count, vocab_fit=vocab_fit, split_seed=split_seed,
                              max_bad_rows=max_bad_rows)
     if out is None:
-        tag = hashlib.sha256(repr((str(source.path.resolve()), label, tuple(fields),
+        tag = hashlib.sha256(repr((str(source.path.resolve()), label, source.spec.fields,
                                    tuple(int_fields), asdict(options))).encode()).hexdigest()
         out = paths.home() / "data" / f"csv-{source.path.name.split('.')[0]}-{tag[:8]}"
     return prepare_source(source, Path(out), options, force=force, progress=progress)
