@@ -35,7 +35,9 @@ from .config import ModelConfig, RunConfig, to_dict
 # Bump when what a run computes changes for the same configuration and data: a model's
 # function or initialisation, the loss, optimiser, batching, early stopping, evaluation, or
 # what a record measures. Every stored run then counts as missing and is trained again.
-SEMANTICS_VERSION = 2      # 2: the authors' model functions and per-set embedding init (issue 14)
+# 2: the authors' model functions and per-set embedding init (issue 14); the CPU dropout mask
+#    drawn from 31-bit integers (issue 13), same distribution, other draws than nn.Dropout.
+SEMANTICS_VERSION = 2
 
 ID_LENGTH = 12
 ROW_SELECTION = ("split_seed", "fraction")   # the data fields that are not in the fingerprint
