@@ -150,7 +150,8 @@ def fit(config: RunConfig, data: PreparedData | None = None,
     test_labels, test_probs = test_loader.labels.cpu().numpy(), predict(model, test_loader)
     test = scores_metrics(test_labels, test_probs)
     tables = model.embedding_tables()
-    field_ia_concat, field_ia = run_field_ia(tables)
+    spectra = model_spectra(tables)
+    field_ia_concat, field_ia = run_field_ia(tables, spectra)
     record = {
         **identity.record_fields(),
         "history": history,
@@ -162,7 +163,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         "field_dims": list(data.field_dims),
         "field_ia": field_ia.tolist(),
         "field_ia_concat": field_ia_concat.tolist(),
-        "singular_values": [[s.tolist() for s in row] for row in model_spectra(tables)],
+        "singular_values": [[s.tolist() for s in row] for row in spectra],
         "num_parameters": count_parameters(model),
         "train_rows": len(data.train),
         "train_seconds": train_seconds,

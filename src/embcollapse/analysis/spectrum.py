@@ -32,10 +32,15 @@ def normalized_spectrum(matrix: ArrayLike) -> np.ndarray:
     return s / s[0] if s[0] > 0 else s
 
 
+def spectrum_ia(s: np.ndarray) -> float:
+    """IA from singular values already computed, descending (min(D, K),): sum / largest (0 for
+    a zero matrix)."""
+    return float(s.sum() / s[0]) if s[0] > 0 else 0.0
+
+
 def information_abundance(matrix: ArrayLike) -> float:
     """IA = sum of singular values / largest singular value (0 for a zero matrix)."""
-    s = singular_values(matrix)
-    return float(s.sum() / s[0]) if s[0] > 0 else 0.0
+    return spectrum_ia(singular_values(matrix))
 
 
 @lru_cache(maxsize=4096)
@@ -68,15 +73,19 @@ def side_by_side_ia(tables: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
                      for i in range(len(tables[0]))])
 
 
-def run_field_ia(tables: Sequence[Sequence[ArrayLike]]) -> tuple[np.ndarray, np.ndarray]:
-    """A run's IA per field and per set, from tables indexed [set][field].
+def run_field_ia(tables: Sequence[Sequence[ArrayLike]],
+                 spectra: Sequence[Sequence[np.ndarray]] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A run's IA per field and per set, from tables indexed [set][field] (and their
+    :func:`model_spectra` when already computed, so no table is decomposed twice).
 
     Returns:
         ``(concatenated (N,), per_set (M, N))``: the first is each field's IA with the M sets'
         tables side by side (:func:`side_by_side_ia`), the IA of a multi-embedding model as the
         paper measures it; for one set it is that set's row of ``per_set``.
     """
-    per_set = model_field_ia(tables)
+    per_set = np.array([[spectrum_ia(s) for s in row]
+                        for row in (spectra if spectra is not None else model_spectra(tables))])
     return (per_set[0] if len(tables) == 1 else side_by_side_ia(tables)), per_set
 
 
