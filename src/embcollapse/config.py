@@ -75,6 +75,8 @@ class DataConfig:
     rows: int = 500_000            # synthetic: number of rows generated
     zipf: float = 1.1              # synthetic: exponent of value frequencies
     seed: int = 0                  # synthetic: seed of teacher and rows
+    test_rows: int = 0             # synthetic: 0 = the split's tenth of `rows`; n > 0 = n fresh
+                                   # rows of the same teacher replace it (paired AUC resolution)
     split_seed: int = 0            # seed of the 8/1/1 random split
     fraction: float = 1.0          # share of the training split used (nested subsets)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
@@ -82,7 +84,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name != "", "name", "a dataset name or "
                  "the path of a prepared folder", self.name)
-        for key, low in (("min_count", 0), ("rows", 10), ("seed", 0), ("split_seed", 0)):
+        for key, low in (("min_count", 0), ("rows", 10), ("seed", 0), ("split_seed", 0),
+                         ("test_rows", 0)):
             value = getattr(self, key)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                      key, f"an integer >= {low}", value)

@@ -36,6 +36,8 @@ def _synthetic_dir(config: DataConfig) -> tuple[Path, dict[str, Any]]:
     """Where a synthetic configuration is stored, and the part of it that shapes the rows."""
     shaping = ("name", "preset", "rows", "zipf", "seed", "teacher")
     source = {k: v for k, v in to_dict(config).items() if k in shaping}
+    if config.test_rows:                   # only when set: older folders keep their names
+        source["test_rows"] = config.test_rows
     key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()[:12]
     return paths.home() / "data" / f"synthetic-{config.preset}-{key}", source
 
@@ -58,6 +60,8 @@ def prepare_synthetic(config: DataConfig) -> Path:
     meta = {"name": "synthetic", "field_names": [f"F{i + 1}" for i in range(len(dims))],
             "field_dims": list(dims), "rows": int(len(labels)),
             "positive_rate": float(labels.mean()), "source": {"synthetic": source}}
+    if config.test_rows:
+        meta["fresh_test_rows"] = config.test_rows
     return write_prepared(directory, {"ids": ids.astype(smallest_int_dtype(max(dims))),
                                       "labels": labels, "teacher_logit": logit}, meta)
 

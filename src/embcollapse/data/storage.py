@@ -169,6 +169,8 @@ def content_fingerprint(meta: Mapping[str, Any]) -> str:
     described = {"field_names": list(meta["field_names"]),
                  "field_dims": [int(d) for d in meta["field_dims"]],
                  "arrays": meta["content"]}
+    if meta.get("fresh_test_rows"):         # the last rows are the test split
+        described["fresh_test_rows"] = int(meta["fresh_test_rows"])
     blob = json.dumps(described, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -195,6 +197,9 @@ def meta_problem(meta: Any) -> str | None:
     if not isinstance(names, list) or len(names) != len(dims):
         return (f"'field_names' must list one name per field ({len(dims)} field_dims, "
                 f"{len(names) if isinstance(names, list) else 'no'} names)")
+    fresh = meta.get("fresh_test_rows", 0)
+    if not isinstance(fresh, int) or isinstance(fresh, bool) or not 0 <= fresh < rows:
+        return f"'fresh_test_rows' must be an integer in [0, rows), got {fresh!r}"
     return None
 
 
@@ -305,7 +310,10 @@ def load_prepared(directory: Path, split_seed: int = 0, fraction: float = 1.0) -
         return Split(ids=np.asarray(ids[index]), labels=np.asarray(labels[index]),
                      teacher_logit=None if logit is None else np.asarray(logit[index]))
 
-    train, valid, test = split_indices(meta["rows"], split_seed)
+    fresh = int(meta.get("fresh_test_rows", 0))   # synthetic test_rows: the last rows
+    train, valid, test = split_indices(meta["rows"] - fresh, split_seed)
+    if fresh:
+        test = np.arange(meta["rows"] - fresh, meta["rows"])
     if fraction < 1.0:
         train = fraction_indices(train, fraction, split_seed)
     return PreparedData(name=meta["name"], field_names=tuple(meta["field_names"]),
