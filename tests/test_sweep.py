@@ -27,8 +27,7 @@ def test_every_chapter_has_a_grid_and_the_plan_is_their_union() -> None:
     keys = [run_id(c) for c in plan]
     assert len(keys) == len(set(keys)), "a run appears twice in the plan"
     wanted = {run_id(c) for chapter in CHAPTERS
-              for c in grids.run_configs(profile, grids.chapter_runs(profile, chapter),
-                                         profile.seeds)}
+              for c in grids.run_configs(profile, grids.chapter_runs(profile, chapter))}
     assert set(keys) == wanted
 
 
@@ -50,6 +49,30 @@ def test_data_size_grid_uses_nested_fractions() -> None:
     fractions = {r.data.get("fraction", 1.0) for r in runs}
     assert fractions == set(params.fractions)
     assert sum(r.model.get("num_sets", 1) == params.me_sets for r in runs) == len(fractions)
+
+
+def test_a_chapters_seeds_apply_to_its_runs_only_and_explicit_seeds_win() -> None:
+    from embcollapse.config import ConfigError, replace as merged
+
+    profile = merged(load_profile("smoke"), {"seeds": [0], "chapters": {
+        "regularized": {"embed_dims": [4, 8], "heatmap_embed_dim": 8, "seeds": [0, 1, 2]},
+        "multi_embedding": {"models": ["dnn", "ipnn"], "scales": [1, 2], "field_ia_model": "dnn",
+                            "field_ia_scale": 2, "seeds": [0, 1, 2],
+                            "one_seed_models": ["ipnn"]}}})
+    reg = grids.run_configs(profile, grids.chapter_runs(profile, "regularized"))
+    assert sorted(c.seed for c in reg) == [0] * 4 + [1] * 4 + [2] * 4
+    assert len(reg) == 12                                   # 2 models x 2 sizes x 3 seeds
+    collapse = grids.run_configs(profile, grids.chapter_runs(profile, "collapse"))
+    assert {c.seed for c in collapse} == {0}                # the profile's seeds
+    me = grids.run_configs(profile, grids.chapter_runs(profile, "multi_embedding"))
+    seeds_of = {}
+    for c in me:
+        seeds_of.setdefault(c.model.name, set()).add(c.seed)
+    assert seeds_of == {"dnn": {0, 1, 2}, "ipnn": {0}}
+    explicit = grids.run_configs(profile, grids.chapter_runs(profile, "regularized"), (5,))
+    assert {c.seed for c in explicit} == {5} and len(explicit) == 4
+    with pytest.raises(ConfigError, match="seeds"):
+        chapter_params(merged(profile, {"chapters": {"collapse": {"seeds": []}}}), "collapse")
 
 
 def test_theory_runs_use_the_first_seed_only() -> None:

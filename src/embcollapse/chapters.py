@@ -12,7 +12,19 @@ from .config import ConfigError, Profile, from_dict
 
 
 @dataclass(frozen=True)
-class CollapseParams:
+class ChapterParams:
+    """What every chapter has: ``seeds``, the chapter's own seeds (None: the profile's), so a
+    profile can give the comparisons a verdict rests on more seeds than the rest."""
+
+    seeds: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.seeds is not None and (not self.seeds or any(x < 0 for x in self.seeds)):
+            raise ConfigError(f"seeds: a non-empty list of integers >= 0, got {list(self.seeds)}")
+
+
+@dataclass(frozen=True)
+class CollapseParams(ChapterParams):
     """Chapter 1, "Embedding collapse" (paper Figures 1 and 2)."""
 
     models: tuple[str, ...] = ("dcnv2", "dnn")     # Figure 1a: one curve per model
@@ -22,7 +34,7 @@ class CollapseParams:
 
 
 @dataclass(frozen=True)
-class OverfittingParams:
+class OverfittingParams(ChapterParams):
     """Evidence IV, "DNN overfitting" (paper Figure 6, Appendix K Figure 17b)."""
 
     models: tuple[str, ...] = ("dnn", "dcnv2")
@@ -30,7 +42,7 @@ class OverfittingParams:
 
 
 @dataclass(frozen=True)
-class TheoryParams:
+class TheoryParams(ChapterParams):
     """Evidence I and II, "Interaction-collapse theory" (paper Figures 3, 4, 14)."""
 
     dcnv2_embed_dim: int = 10       # the trained DCNv2 whose sub-embeddings are analysed
@@ -46,7 +58,7 @@ class TheoryParams:
 
 
 @dataclass(frozen=True)
-class RegularizedParams:
+class RegularizedParams(ChapterParams):
     """Evidence III, "Regularized DCNv2" (paper Figure 6, Appendix J Figure 16)."""
 
     embed_dims: tuple[int, ...] = (5, 10, 20, 40)
@@ -54,7 +66,7 @@ class RegularizedParams:
 
 
 @dataclass(frozen=True)
-class MultiEmbeddingParams:
+class MultiEmbeddingParams(ChapterParams):
     """Section 5.2, "Multi-embedding results" (paper Table 1 / 5 / 6 / 7, Figure 8)."""
 
     models: tuple[str, ...] = ("dnn", "ipnn", "nfwfm", "xdeepfm", "dcnv2", "finalmlp", "autoint")
@@ -62,10 +74,11 @@ class MultiEmbeddingParams:
     field_ia_model: str = "dcnv2"                # Figure 8b: per-field IA of this model...
     field_ia_scale: int = 10                     # ...at this size, SE against ME
     train_fraction: float = 1.0                  # share of the training rows (valid/test whole)
+    one_seed_models: tuple[str, ...] = ()        # models run on the first seed only (cost)
 
 
 @dataclass(frozen=True)
-class HowItWorksParams:
+class HowItWorksParams(ChapterParams):
     """Section 5.3, "How multi-embedding works" (Figures 9, 10; Appendices E and K)."""
 
     scales: tuple[int, ...] = (2, 3, 4, 10)  # Figure 10c/10d: variants against ME across sizes
@@ -75,7 +88,7 @@ class HowItWorksParams:
 
 
 @dataclass(frozen=True)
-class DataSizeParams:
+class DataSizeParams(ChapterParams):
     """Section 5.4, "Data size" (paper Table 2)."""
 
     fractions: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)  # shares of the training rows
@@ -85,7 +98,7 @@ class DataSizeParams:
 
 
 @dataclass(frozen=True)
-class AppendixParams:
+class AppendixParams(ChapterParams):
     """Appendices A (Table 3), B (Figure 11) and I (Figure 15)."""
 
     depth_scales: tuple[int, ...] = (1, 2, 4)   # Table 3: DCNv2 sizes for each variant
@@ -96,7 +109,7 @@ class AppendixParams:
 
 
 @dataclass(frozen=True)
-class WhenCollapseParams:
+class WhenCollapseParams(ChapterParams):
     """Beyond the paper, "When does collapse appear?": one property of the teacher varied at a
     time -- its rank, then the kind of interaction -- with the profile's other settings."""
 

@@ -6,7 +6,8 @@ what the book reads, and runs shared by chapters (the same configuration) are tr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
@@ -21,13 +22,14 @@ from .models.sizes import size_preset
 class Run:
     """One run of a chapter before seeds: a model (a ModelConfig mapping) and data overrides.
 
-    ``first_seed_only``: the chapter analyses one trained model, so only the profile's first
-    seed is needed.
+    ``first_seed_only``: the chapter analyses one trained model, so only the first seed is
+    needed. ``seeds``: the seeds of this run (the chapter's ``seeds``); None: the profile's.
     """
 
     model: Mapping[str, Any]
     data: Mapping[str, Any] = field(default_factory=dict)
     first_seed_only: bool = False
+    seeds: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -49,12 +51,25 @@ def fraction_override(train_fraction: float) -> dict[str, Any]:
     return {} if train_fraction == 1.0 else {"fraction": train_fraction}
 
 
+def chapter_grid(grid: Callable[[Any], list[Run]]) -> Callable[[Any], list[Run]]:
+    """A chapter's grid whose runs take the chapter's ``seeds`` (when it sets them)."""
+    @functools.wraps(grid)
+    def with_seeds(params: Any) -> list[Run]:
+        runs = grid(params)
+        if params.seeds is None:
+            return runs
+        return [r if r.seeds is not None else replace(r, seeds=tuple(params.seeds))
+                for r in runs]
+    return with_seeds
+
+
 def se_and_me(names: Iterable[str], scales: Iterable[int], train_fraction: float) -> list[Run]:
     """Every model at every size, SE and ME (ME at 1x is SE and is left out)."""
     return [sized(name, s, emb, train_fraction) for name in names for s in scales
             for emb in ("SE", "ME") if not (emb == "ME" and s == 1)]
 
 
+@chapter_grid
 def collapse(p: CollapseParams) -> list[Run]:
     runs = [Run({"name": m, "embed_dim": k}) for m in p.models for k in p.embed_dims]
     if p.field_ia_embed_dim not in p.embed_dims or p.spectrum_model not in p.models:
@@ -62,25 +77,32 @@ def collapse(p: CollapseParams) -> list[Run]:
     return runs
 
 
+@chapter_grid
 def theory(p: TheoryParams) -> list[Run]:
     return [Run({"name": "dcnv2", "embed_dim": p.dcnv2_embed_dim}, first_seed_only=True),
             Run({"name": "ffm", "embed_dim": p.ffm_embed_dim}, first_seed_only=True)]
 
 
+@chapter_grid
 def regularized(p: RegularizedParams) -> list[Run]:
     sizes = sorted(set(p.embed_dims) | {p.heatmap_embed_dim})
     return [Run({"name": m, "embed_dim": k}) for m in ("dcnv2", "dcnv2-reg") for k in sizes]
 
 
+@chapter_grid
 def dnn_overfitting(p: OverfittingParams) -> list[Run]:
     return [Run({"name": m, "embed_dim": k}) for m in p.models for k in p.embed_dims]
 
 
+@chapter_grid
 def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
     runs = se_and_me(p.models, p.scales, p.train_fraction)
-    return runs + se_and_me([p.field_ia_model], [p.field_ia_scale], p.train_fraction)
+    runs += se_and_me([p.field_ia_model], [p.field_ia_scale], p.train_fraction)
+    return [replace(r, first_seed_only=True) if r.name in p.one_seed_models else r
+            for r in runs]
 
 
+@chapter_grid
 def how_it_works(p: HowItWorksParams) -> list[Run]:
     f, s = p.train_fraction, p.analysis_scale
     runs = se_and_me(["dcnv2"], sorted(set(p.scales) | {s}), f)           # Figures 9, 10a-10d
@@ -91,6 +113,7 @@ def how_it_works(p: HowItWorksParams) -> list[Run]:
     return runs
 
 
+@chapter_grid
 def data_size(p: DataSizeParams) -> list[Run]:
     runs = []
     for fraction in p.fractions:
@@ -107,6 +130,7 @@ def depth_variants(p: AppendixParams) -> dict[str, dict[str, Any]]:
             "deeper_mlp": {"mlp_dims": list(p.deeper_mlp)}}
 
 
+@chapter_grid
 def appendices(p: AppendixParams) -> list[Run]:
     return [sized("dcnv2", s, "SE", p.train_fraction, **hyper)
             for hyper in depth_variants(p).values() for s in p.depth_scales]
@@ -121,6 +145,7 @@ def teacher_variants(p: WhenCollapseParams) -> dict[str, dict[str, Any]]:
     return out
 
 
+@chapter_grid
 def when_collapse(p: WhenCollapseParams) -> list[Run]:
     """For every teacher variant: SE at each K and at the ME's total size, and the ME."""
     total = p.me_sets * p.me_embed_dim
@@ -147,12 +172,15 @@ def chapter_runs(profile: Profile, chapter: str, params: Any = None) -> list[Run
     return GRIDS[chapter](params)
 
 
-def run_configs(profile: Profile, runs: Iterable[Run], seeds: Sequence[int]) -> list[RunConfig]:
+def run_configs(profile: Profile, runs: Iterable[Run],
+                seeds: Sequence[int] | None = None) -> list[RunConfig]:
     """Every run under every seed (the first seed only where a run asks), duplicates (the same
-    resolved configuration) dropped; no data is read."""
+    resolved configuration) dropped; no data is read. ``seeds`` given: those, for every run;
+    None: each run's own (its chapter's), else the profile's."""
     configs: dict[str, RunConfig] = {}
     for run in runs:
-        for seed in (seeds[:1] if run.first_seed_only else seeds):
+        chosen = tuple(seeds) if seeds is not None else (run.seeds or profile.seeds)
+        for seed in (chosen[:1] if run.first_seed_only else chosen):
             config = profile.run_config(run.model, seed=seed, data=run.data)
             configs.setdefault(resolved_key(config), config)
     return list(configs.values())
@@ -168,4 +196,4 @@ def profile_configs(profile: Profile, chapters: Iterable[str] | None = None,
     if unknown:
         raise ConfigError(f"unknown chapter(s) {', '.join(unknown)}; known: {', '.join(GRIDS)}")
     runs = [run for c in names for run in chapter_runs(profile, c)]
-    return run_configs(profile, runs, tuple(seeds) if seeds is not None else profile.seeds)
+    return run_configs(profile, runs, seeds)

@@ -135,7 +135,8 @@ class ChapterContext:
     Args:
         profile: profile name or YAML path.
         device: None for the profile's device; ``auto``, ``cpu``, ``cuda``...
-        seeds: None for the profile's seeds.
+        seeds: None for each chapter's seeds (the profile's where a chapter sets none); given,
+            these seeds for every run.
     """
 
     def __init__(self, profile: str, device: str | None = None,
@@ -146,7 +147,8 @@ class ChapterContext:
         from .train import resolve_device
 
         self.profile = load_profile(profile)
-        self.seeds = tuple(seeds) if seeds is not None else self.profile.seeds
+        self.seed_override = tuple(seeds) if seeds is not None else None
+        self.seeds = self.seed_override or self.profile.seeds
         self.device = str(resolve_device(device or self.profile.device))
         self.store = ResultsStore()
         use_style()
@@ -172,7 +174,7 @@ class ChapterContext:
         from .grids import Run, run_configs
 
         items = [r if isinstance(r, Run) else Run(r, data or {}) for r in runs]
-        configs = run_configs(self.profile, items, self.seeds)
+        configs = run_configs(self.profile, items, self.seed_override)
         if self.profile.train_missing:
             return self.store.load_or_run_many(configs, device=self.device)
         stored = [c for c in configs if self.store.has(c)]
@@ -206,8 +208,10 @@ class ChapterContext:
 
     def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
         """Provenance line; with ``records``, the devices they were trained on."""
+        records = list(records or [])
         devices = sorted({r["device"] for r in records}) if records else [self.device]
-        return caption(self.profile, self.seeds, ", ".join(devices), extra)
+        seeds = sorted({r["config"]["seed"] for r in records}) if records else self.seeds
+        return caption(self.profile, seeds, ", ".join(devices), extra)
 
 
 def table4(prepared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
