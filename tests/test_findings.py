@@ -337,3 +337,50 @@ def test_no_chapter_types_a_number_of_the_papers_csvs_even_in_code() -> None:
     found = [(page.name, n) for page in book.chapter_notebooks()
              for n in set(re.findall(r"(?<![\w.])\d+\.\d+\b", page.read_text())) & numbers]
     assert not found, f"numbers of the paper's CSVs typed into chapters: {found}"
+
+
+def _difference(diff: float, half_width: float):
+    from embcollapse.intervals import Difference
+
+    return Difference(diff=diff, se=half_width / 1.96, low=diff - half_width,
+                      high=diff + half_width)
+
+
+def test_paired_intervals_decide_auc_verdicts_on_both_sides() -> None:
+    """With a paired difference the interval decides: above the threshold, across it, below."""
+    frame = auc_frame({"dnn": [0.8, 0.8]})
+    for diff, half, status in ((0.0, 0.0009, "reproduced"), (0.001, 0.0005, "not resolved"),
+                               (0.003, 0.0015, "differs")):
+        got = collapse.figure_1a(frame, differences={"dnn": _difference(diff, half)})
+        assert got.status == status, (diff, half)
+        assert f"[{diff - half:+.4f}, {diff + half:+.4f}]" in got.ours
+    me = pd.DataFrame({"model": ["dcnv2"] * 3, "embedding": ["SE", "SE", "ME"],
+                       "scale": [1, 4, 4], "mean": [0.7, 0.7, 0.7]})
+    for diff, status in ((0.002, "reproduced"), (0.0, "not resolved"), (-0.002, "differs")):
+        got = multi_embedding.table_1(me, differences={"dcnv2": _difference(diff, 0.001)})
+        assert got.status == status
+        assert got.checks[0].interval == pytest.approx((diff - 0.001, diff + 0.001))
+
+
+def test_store_pairs_runs_by_seed_for_a_paired_difference(tmp_path) -> None:
+    from embcollapse.intervals import delong_paired, paired_over_seeds
+    from embcollapse.results import ResultsStore
+
+    store = ResultsStore(tmp_path)
+    rng = np.random.default_rng(3)
+    y = (rng.random(500) < 0.3).astype(np.uint8)
+    runs = {}
+    for who, scale in (("a", 1.0), ("b", 0.3)):
+        for seed in (0, 1):
+            scores = (scale * y + rng.standard_normal(500)).astype(np.float32)
+            record = {"run_id": f"{who}{seed}", "config": {"seed": seed}, "history": [],
+                      "best_epoch": 1, "valid": {"auc": 0.5}, "test": {"auc": 0.5},
+                      "field_ia": [[1.0]]}
+            store.save(record, test_labels=y, test_scores=scores)
+            runs[who, seed] = (store.load(f"{who}{seed}"), scores)
+    a = [runs["a", s][0] for s in (1, 0)]                  # order does not matter: by seed
+    b = [runs["b", s][0] for s in (0, 1)]
+    got = store.paired_difference(a, b)
+    want = paired_over_seeds([(y, runs["a", s][1], y, runs["b", s][1]) for s in (0, 1)])
+    assert got == want and got.diff > 0 and got.n == 2
+    assert store.paired_difference([runs["a", 1][0]], [runs["b", 0][0]]) is None  # no common seed

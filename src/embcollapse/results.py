@@ -200,6 +200,28 @@ class ResultsStore:
         with np.load(path) as saved:
             return saved["labels"], saved["scores"]
 
+    def paired_difference(self, runs_a: Iterable[dict[str, Any]],
+                          runs_b: Iterable[dict[str, Any]], level: float = 0.95):
+        """AUC(a) - AUC(b) on the same test rows with a paired interval
+        (:class:`~embcollapse.intervals.Difference`): the runs are paired by seed, each pair
+        compared with DeLong, the seeds combined (:func:`~embcollapse.intervals.combine_seeds`).
+
+        None when no seed has both runs, or a run was stored without its test predictions.
+        """
+        from .intervals import paired_over_seeds
+
+        by_seed = {r["config"]["seed"]: r for r in runs_b}
+        pairs = [(a, by_seed[a["config"]["seed"]]) for a in runs_a
+                 if a["config"]["seed"] in by_seed]
+        if not pairs:
+            return None
+        try:
+            scored = [(*self.load_test_predictions(a), *self.load_test_predictions(b))
+                      for a, b in sorted(pairs, key=lambda p: p[0]["config"]["seed"])]
+        except KeyError:
+            return None
+        return paired_over_seeds(scored, level)
+
     def save(self, record: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None,
              test_labels: np.ndarray | None = None, test_scores: np.ndarray | None = None
              ) -> Path:

@@ -83,6 +83,24 @@ class Check:
                 "outcome": self.outcome}
 
 
+def auc_check(name: str, measured: float, threshold: float, comparison: str,
+              difference: Any = None) -> Check:
+    """A check on an AUC difference: with ``difference`` (an
+    :class:`~embcollapse.intervals.Difference`, paired over the same test rows and over seeds)
+    its value and interval decide; without one (runs stored without test predictions) only
+    ``measured``."""
+    if difference is None:
+        return Check(name, measured, threshold, comparison)
+    return Check(name, difference.diff, threshold, comparison, (difference.low, difference.high))
+
+
+def signed_with_interval(value: float, difference: Any = None) -> str:
+    """``+0.0012`` or, with a paired difference, ``+0.0012 [-0.0003, +0.0027]``."""
+    if difference is None:
+        return f"{value:+.4f}"
+    return f"{difference.diff:+.4f} [{difference.low:+.4f}, {difference.high:+.4f}]"
+
+
 def _num(value: float) -> str:
     value = float(value)
     if math.isnan(value):

@@ -1,13 +1,13 @@
 """Chapter "Embedding collapse": Figures 1a, 1b and 2."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import paper
-from .base import AUC_RESOLUTION, Check, Finding, finding
+from .base import AUC_RESOLUTION, Check, Finding, auc_check, finding, signed_with_interval
 
 SMALL_SINGULAR_VALUE = 0.1   # "tiny": below this share of the largest singular value
 MOST = 0.5                   # "most" singular values: at least this share
@@ -15,20 +15,26 @@ FAR_BELOW_RANDOM = 0.7       # Figure 2: mean learned/random IA below this is "f
 
 
 def figure_1a(auc_by_size: pd.DataFrame, dataset: str = "criteo",
-              run_ids: Iterable[str] = ()) -> Finding:
+              run_ids: Iterable[str] = (), differences: Mapping[str, Any] | None = None
+              ) -> Finding:
     """Single-embedding test AUC does not grow with K.
 
     Args:
         auc_by_size: one row per (model, embed_dim) with the mean test AUC in ``mean``.
-    Checks, per model: AUC at the largest K minus at the smallest K < ``AUC_RESOLUTION``.
+        differences: model -> paired difference AUC(largest K) - AUC(smallest K) over the same
+            test rows and seeds; where given, its interval decides.
+    Checks, per model: AUC at the largest K minus at the smallest K < ``AUC_RESOLUTION`` (no
+    gain of practical size; with an interval: all of it below, or all of it at or above).
     """
     checks, parts = [], []
+    differences = differences or {}
     for name, part in auc_by_size.groupby("model"):
         part = part.sort_values("embed_dim")
         gain = float(part["mean"].iloc[-1] - part["mean"].iloc[0])
         ks = f"K={int(part.embed_dim.iloc[0])} to {int(part.embed_dim.iloc[-1])}"
-        checks.append(Check(f"{name}: AUC change {ks}", gain, AUC_RESOLUTION, "<"))
-        parts.append(f"{name} {gain:+.4f} ({ks})")
+        checks.append(auc_check(f"{name}: AUC change {ks}", gain, AUC_RESOLUTION, "<",
+                                differences.get(name)))
+        parts.append(f"{name} {signed_with_interval(gain, differences.get(name))} ({ks})")
     ref = paper.auc_change(dataset, "SE", 1, 10)
     ref = ref[ref.index.isin(set(auc_by_size.model))]
     return finding("Figure 1a", "AUC change from the smallest to the largest K: " + ", ".join(parts),

@@ -1,13 +1,13 @@
 """Chapter "Multi-embedding scales": Table 1 (with Tables 5, 6, 7 and Figures 8, 12, 13)."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import paper
-from .base import Check, Finding, finding, not_run, shared
+from .base import Check, Finding, auc_check, finding, not_run, shared, signed_with_interval
 
 TABLE_7_MODELS = ("autoint",)   # the paper's Table 7 (Appendix D), not its Table 1
 
@@ -17,12 +17,16 @@ def _largest_me(auc: pd.DataFrame) -> int | None:
     return int(me.scale.max()) if len(me) else None
 
 
-def table_1(auc: pd.DataFrame, dataset: str = "criteo", run_ids: Iterable[str] = ()) -> Finding:
+def table_1(auc: pd.DataFrame, dataset: str = "criteo", run_ids: Iterable[str] = (),
+            differences: Mapping[str, Any] | None = None) -> Finding:
     """Multi-embedding beats single embedding at the largest size, for each of the paper's
     Table 1 models (AutoInt is Table 7).
 
     Args:
         auc: our mean test AUC, rows (model, embedding, scale, mean).
+        differences: model -> paired ME - SE difference at the largest size
+            (:meth:`~embcollapse.results.ResultsStore.paired_difference`); where given, its
+            interval decides (reproduced above 0, differs below, not resolved across).
     Checks, per model: ME minus SE at the largest ME size > 0.
     """
     top = _largest_me(auc)
@@ -32,11 +36,14 @@ def table_1(auc: pd.DataFrame, dataset: str = "criteo", run_ids: Iterable[str] =
     if gains.empty or top not in gains.index.get_level_values("scale"):
         return not_run("Table 1", f"no SE/ME pair of a Table 1 model at {top}x in this build")
     gains = gains.xs(top, level="scale")["gain"]
-    checks = [Check(f"{name}: ME - SE at {top}x", float(g), 0.0, ">") for name, g in gains.items()]
+    differences = differences or {}
+    checks = [auc_check(f"{name}: ME - SE at {top}x", float(g), 0.0, ">", differences.get(name))
+              for name, g in gains.items()]
     ref = paper.me_minus_se(dataset, top)
     ref = ref[ref.index.isin(gains.index)]
     return finding("Table 1", f"ME > SE at {top}x for {int((gains > 0).sum())}/{len(gains)} "
-                   f"models ({paper.signed(gains, 4)})",
+                   f"models (" + ", ".join(f"{name} {signed_with_interval(g, differences.get(name))}"
+                                           for name, g in gains.items()) + ")",
                    f"ME - SE at {top}x on {dataset.capitalize()}: ME > SE for "
                    f"{int((ref > 0).sum())}/{len(ref)} ({paper.signed(ref)})",
                    checks, values={"me_minus_se": gains.to_dict()}, run_ids=run_ids)
@@ -58,19 +65,24 @@ def same_evidence(dataset: str, run_ids: Iterable[str] = ()) -> list[Finding]:
     return out
 
 
-def table_7(auc: pd.DataFrame, run_ids: Iterable[str] = ()) -> Finding:
-    """AutoInt: ME above SE at the largest size (Table 7)."""
+def table_7(auc: pd.DataFrame, run_ids: Iterable[str] = (),
+            differences: Mapping[str, Any] | None = None) -> Finding:
+    """AutoInt: ME above SE at the largest size (Table 7); ``differences`` as in
+    :func:`table_1`."""
     top = _largest_me(auc)
     part = auc[auc.model.isin(TABLE_7_MODELS)]
     gains = paper.me_gain(part)
     if top is None or gains.empty or top not in gains.index.get_level_values("scale"):
         return not_run("Table 7", "no AutoInt SE/ME pair in this build")
     gain = float(gains.xs(top, level="scale")["gain"].iloc[0])
+    difference = (differences or {}).get(TABLE_7_MODELS[0])
     ref = paper.me_minus_se("criteo", top)
-    return finding("Table 7", f"AutoInt ME - SE at {top}x: {gain:+.4f}",
+    return finding("Table 7", f"AutoInt ME - SE at {top}x: "
+                   f"{signed_with_interval(gain, difference)}",
                    f"AutoInt ME - SE at {top}x: " + (f"{ref['autoint']:+.5f}" if "autoint" in ref
                                                      else "n/a"),
-                   [Check(f"AutoInt ME - SE at {top}x", gain, 0.0, ">")], run_ids=run_ids)
+                   [auc_check(f"AutoInt ME - SE at {top}x", gain, 0.0, ">", difference)],
+                   run_ids=run_ids)
 
 
 def figure_8b(se_ia: np.ndarray, me_ia: np.ndarray, run_ids: Iterable[str] = ()) -> Finding:
