@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .config import DataConfig, Profile
+from .config import DataConfig, Profile, TrainConfig
 from .data.stats import summary
 
 
@@ -69,15 +69,21 @@ def mean_normalized_ia(record: dict[str, Any]) -> float:
                           for ia, d in zip(record["field_ia_concat"], record["field_dims"])]))
 
 
-def find_run(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
-             **match: Any) -> dict[str, Any] | None:
-    """The first record whose row of ``frame`` (a frame of the same records, in order) has
-    every ``column=value`` of ``match``; None when there is none."""
+def find_runs(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
+              **match: Any) -> list[dict[str, Any]]:
+    """The records whose row of ``frame`` (a frame of the same records, in order) has every
+    ``column=value`` of ``match`` (e.g. every seed of one model and size)."""
     hits = np.ones(len(frame), dtype=bool)
     for column, value in match.items():
         hits &= (frame[column] == value).to_numpy()
-    index = np.flatnonzero(hits)
-    return records[int(index[0])] if len(index) else None
+    return [records[int(i)] for i in np.flatnonzero(hits)]
+
+
+def find_run(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
+             **match: Any) -> dict[str, Any] | None:
+    """The first of :func:`find_runs`; None when there is none."""
+    found = find_runs(records, frame, **match)
+    return found[0] if found else None
 
 
 def with_sizes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -115,11 +121,23 @@ def describe_data(data: DataConfig) -> str:
     """A short description of a data configuration for captions."""
     if data.name == "synthetic":
         frac = "" if data.fraction == 1.0 else f", {data.fraction:.0%} of train"
-        return f"synthetic '{data.preset}' ({data.rows:,} rows, teacher seed {data.seed}{frac})"
+        test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
+        return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
+                f"{data.seed}{frac})")
     frac = "" if data.fraction == 1.0 else f"{data.fraction:.0%} of train, "
     source = f" from {data.path}" if data.path else ""
     return (f"{data.name}{source} ({frac}min count {data.min_count or 'default'}, "
             f"vocabulary on {data.vocab_fit} rows, split seed {data.split_seed})")
+
+
+def protocol_departures(train: TrainConfig) -> list[str]:
+    """How ``train`` departs from the paper's protocol (Appendix C.2: Adam, learning rate,
+    weight decay, batch size, early stopping patience), e.g. ``["patience 1 (paper: 3)"]``."""
+    paper = TrainConfig()
+    return [f"{label} {getattr(train, key)} (paper: {getattr(paper, key)})"
+            for key, label in (("lr", "learning rate"), ("weight_decay", "weight decay"),
+                               ("batch_size", "batch size"), ("patience", "early-stopping patience"))
+            if getattr(train, key) != getattr(paper, key)]
 
 
 def caption(profile: Profile, seeds: Sequence[int], device: str, extra: str = "") -> str:
@@ -188,11 +206,22 @@ class ChapterContext:
                 f"{self.profile.name}` trains the rest (`--status` lists them)."))
         return [self.store.load(c) for c in stored]
 
+    def difference(self, records: Sequence[dict[str, Any]], frame: pd.DataFrame,
+                   a: Mapping[str, Any], b: Mapping[str, Any]):
+        """Paired AUC(a) - AUC(b) (:meth:`~embcollapse.results.ResultsStore.paired_difference`)
+        of the runs whose rows of ``frame`` match ``a`` and ``b`` (``column: value``), paired
+        by seed; None when they cannot be paired."""
+        return self.store.paired_difference(find_runs(records, frame, **a),
+                                            find_runs(records, frame, **b))
+
     def banner(self):
         """A line for the top of a chapter: which profile, data, seeds and device made it."""
         from IPython.display import Markdown
 
-        return Markdown(f"*This page: {self.caption()}.*")
+        departures = protocol_departures(self.profile.train)
+        training = (f" Training departs from the paper's protocol in: {'; '.join(departures)}"
+                    f" (to fit this profile's CPU budget)." if departures else "")
+        return Markdown(f"*This page: {self.caption()}.*{training}")
 
     def record(self, *found: Any, records: Iterable[dict[str, Any]] | None = None):
         """Record this build's findings (:class:`~embcollapse.findings.Finding`) for the summary

@@ -63,6 +63,9 @@ PRESETS: dict[str, tuple[int, ...]] = {
     # features, so that 300k training rows give Criteo's lookups per embedding parameter
     # (see embcollapse.regime for the criteria)
     "criteo-regime": (3, 10, 30, 80, 150, 250, 350, 450, 600, 800),
+    # the same shape at half the features (~1.4k), for half the rows at the same lookups per
+    # parameter: the default CPU profile
+    "criteo-regime-half": (3, 5, 15, 40, 75, 125, 175, 225, 300, 400),
     # 8 fields, ~4.4k features: tests and the smoke profile
     "tiny": (3, 5, 10, 30, 100, 300, 1000, 3000),
 }
