@@ -187,3 +187,19 @@ def test_datasets_are_prepared_once_before_dispatch(monkeypatch: pytest.MonkeyPa
                     model=tiny(0).model, train=tiny(0).train)
     with pytest.raises(Exception, match="/no/such/train.txt"):
         sweep.prepare_data([bad])
+
+
+def test_cpu_workers_share_the_cores(monkeypatch) -> None:
+    from embcollapse.config import ConfigError, replace as merged
+
+    monkeypatch.setattr(sweep, "_cuda", lambda: False)
+    assert sweep.local_devices("auto", 2) == ["cpu", "cpu"]
+    assert sweep.local_devices("cpu", 1) == ["cpu"]
+    assert sweep.local_devices("cuda", 2) == ["cuda"]          # a GPU trains one run at a time
+    monkeypatch.setattr(sweep.os, "cpu_count", lambda: 2)
+    assert sweep.threads_per_worker(["cpu", "cpu"]) == 1
+    assert sweep.threads_per_worker(["cpu"]) == 2
+    monkeypatch.setattr(sweep.os, "cpu_count", lambda: 16)
+    assert sweep.threads_per_worker(["cpu"] * 3) == 5
+    with pytest.raises(ConfigError, match="cpu_workers"):
+        merged(load_profile("smoke"), {"cpu_workers": 0})

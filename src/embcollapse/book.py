@@ -232,7 +232,8 @@ def train_chapter_runs(prof: Profile, pages: Sequence[Path]) -> None:
     now = sweep.state([c for _, c in labelled], store)
     label = {resolved_key(c): where for where, c in labelled}
     todo = [(label[resolved_key(c)], c) for c in now.to_run()]
-    sweep.train_reported(todo, store, [prof.device], stored=len(now.stored))
+    sweep.train_reported(todo, store, sweep.local_devices(prof.device, prof.cpu_workers),
+                         stored=len(now.stored))
 
 
 def check_store(prof: Profile) -> None:

@@ -87,7 +87,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep.check_backend(args.backend)
     profile = load_profile(args.profile)
     if args.backend == "local" and not (args.status or args.dry_run):
-        devices = _sweep_devices(args.devices or profile.device)
+        devices = (_sweep_devices(args.devices) if args.devices else
+                   sweep.local_devices(_sweep_devices(profile.device)[0], profile.cpu_workers))
     elif args.devices and args.devices != "all-gpus":
         for device in args.devices.split(","):
             check_device_name(device.strip(), "--devices")

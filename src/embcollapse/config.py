@@ -258,6 +258,8 @@ class Profile:
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
     seeds: tuple[int, ...] = (0,)
     train_missing: bool = True               # notebooks train missing runs (else: sweep first)
+    cpu_workers: int = 1                     # on a CPU: runs trained side by side, each with
+                                             # cores / cpu_workers threads
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     chapters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -265,6 +267,8 @@ class Profile:
     def __post_init__(self) -> None:
         from .devices import check_device_name
         check_device_name(self.device, "device")
+        _require(isinstance(self.cpu_workers, int) and self.cpu_workers >= 1, "cpu_workers",
+                 "an integer >= 1", self.cpu_workers)
         _require(len(self.seeds) >= 1 and all(isinstance(x, int) and x >= 0 for x in self.seeds),
                  "seeds", "a non-empty list of integers >= 0", list(self.seeds))
 

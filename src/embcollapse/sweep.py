@@ -17,6 +17,7 @@ Backends:
 from __future__ import annotations
 
 import json
+import os
 import multiprocessing as mp
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -183,6 +184,20 @@ def prepare_data(configs: Iterable[RunConfig]) -> list[str]:
     return lines
 
 
+def local_devices(device: str, cpu_workers: int = 1) -> list[str]:
+    """The devices of a local sweep for a profile's ``device``: ``cpu_workers`` CPU workers
+    when it trains on the CPU (``cpu``, or ``auto`` without a GPU), else that device alone."""
+    on_cpu = device == "cpu" or (device == "auto" and not _cuda())
+    return ["cpu"] * cpu_workers if on_cpu and cpu_workers > 1 else [device]
+
+
+def threads_per_worker(devices: Sequence[str]) -> int:
+    """Torch threads for each of ``devices``' workers: the cores shared out among the CPU
+    workers (at least one each)."""
+    cpu = sum(d == "cpu" for d in devices)
+    return max(1, (os.cpu_count() or 1) // max(cpu, 1))
+
+
 def train_one(config: dict[str, Any], store_root: str, device: str) -> dict[str, Any]:
     """Train one run (a RunConfig as a mapping) into the store at ``store_root``.
 
@@ -230,7 +245,7 @@ def run_local(configs: Sequence[RunConfig], store: ResultsStore,
         queue.put(device)
     t0 = time.perf_counter()
     with ProcessPoolExecutor(len(devices), mp_context=context, initializer=_take_device,
-                             initargs=(queue,)) as pool:
+                             initargs=(queue, threads_per_worker(devices))) as pool:
         futures = {pool.submit(_train_on_worker_device, to_dict(c), str(store.root)): i
                    for i, c in enumerate(configs)}
         for future in tqdm(as_completed(futures), total=len(futures), desc="sweep",
@@ -253,9 +268,13 @@ def _tell(on_done: OnDone | None, result: SweepResult, index: int, summary: dict
 _WORKER_DEVICE = "auto"
 
 
-def _take_device(queue: Any) -> None:
+def _take_device(queue: Any, cpu_threads: int) -> None:
     global _WORKER_DEVICE
     _WORKER_DEVICE = queue.get()
+    if _WORKER_DEVICE == "cpu":
+        import torch
+
+        torch.set_num_threads(cpu_threads)
 
 
 def _train_on_worker_device(config: dict[str, Any], store_root: str) -> dict[str, Any]:
