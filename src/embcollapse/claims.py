@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -132,12 +132,15 @@ def _slug(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", key).strip("_")
 
 
-def record_claim(build: str, found: Finding, provenance: str = "") -> dict[str, Any]:
-    """Store a finding under ``build`` (replacing an older claim of the same item)."""
+def record_claim(build: str, found: Finding, provenance: str = "",
+                 seeds: Sequence[int] = ()) -> dict[str, Any]:
+    """Store a finding under ``build`` (replacing an older claim of the same item); ``seeds``:
+    the seeds of the runs it rests on."""
     if found.key not in ITEMS:
         raise KeyError(f"{found.key!r} is not a figure or table of the paper; known: "
                        f"{', '.join(ITEMS)}")
     claim = {**found.as_dict(), "build": build, "provenance": provenance,
+             "seeds": sorted(int(s) for s in seeds),
              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_text(claims_dir(build) / f"{_slug(found.key)}.json", json.dumps(claim, indent=1))
     return claim
@@ -207,5 +210,6 @@ def summary_frame(build: str) -> pd.DataFrame:
                      "verdict": f"see {claim['see']}" if status == "shared" else status,
                      "ours": claim["ours"], "paper": claim["paper"], "rule": claim["rule"],
                      "checks": len(claim["checks"]), "runs": len(claim["run_ids"]),
+                     "seeds": len(claim.get("seeds") or []) or "",
                      "page": item.chapter, "recorded": claim["time"]})
     return pd.DataFrame(rows)

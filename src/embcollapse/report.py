@@ -155,10 +155,11 @@ class ChapterContext:
         device: None for the profile's device; ``auto``, ``cpu``, ``cuda``...
         seeds: None for each chapter's seeds (the profile's where a chapter sets none); given,
             these seeds for every run.
+        chapter: the chapter this context serves: its ``seeds`` are the page's seeds.
     """
 
     def __init__(self, profile: str, device: str | None = None,
-                 seeds: Sequence[int] | None = None) -> None:
+                 seeds: Sequence[int] | None = None, chapter: str | None = None) -> None:
         from .config import load_profile
         from .plotting import use_style
         from .results import ResultsStore
@@ -166,7 +167,8 @@ class ChapterContext:
 
         self.profile = load_profile(profile)
         self.seed_override = tuple(seeds) if seeds is not None else None
-        self.seeds = self.seed_override or self.profile.seeds
+        own = self.params(chapter).seeds if chapter else None
+        self.seeds = self.seed_override or own or self.profile.seeds
         self.device = str(resolve_device(device or self.profile.device))
         self.store = ResultsStore()
         use_style()
@@ -231,8 +233,10 @@ class ChapterContext:
         from .claims import current_build, record_claim
 
         build = current_build(self.profile)
+        records = list(records or [])
+        seeds = sorted({r["config"]["seed"] for r in records})
         for f in found:
-            record_claim(build, f, self.caption(records=records))
+            record_claim(build, f, self.caption(records=records), seeds)
         return Markdown("\n\n".join(f.summary_line() for f in found))
 
     def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
