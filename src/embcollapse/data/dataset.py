@@ -19,7 +19,6 @@ from .. import paths
 from ..atomic import clean_stale
 from ..config import DataConfig, to_dict
 from .errors import DataError
-from .loader import BatchLoader
 from .splits import SPLIT_FRACTIONS, PreparedData, Split, fraction_indices, split_indices
 from .storage import (PREPARATION_VERSION, PreparedWriter, array_problem, content_fingerprint,
                       is_prepared_dir, load_prepared, read_meta, read_meta_checked,
@@ -90,3 +89,13 @@ def load_dataset(config: DataConfig) -> PreparedData:
     """The dataset a run configuration names (see :func:`prepared_directory`), split and
     checked against its ``meta.json``."""
     return load_prepared(prepared_directory(config), config.split_seed, config.fraction)
+
+
+def __getattr__(name: str) -> Any:
+    """``BatchLoader`` re-exported lazily: importing the data layer (``data prepare``) does not
+    import torch."""
+    if name == "BatchLoader":
+        from .loader import BatchLoader
+        return BatchLoader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

@@ -7,7 +7,6 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import ConfigError
-from ..metrics import auc
 from .errors import DataError
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -46,6 +45,7 @@ class PreparedData:
         part: Split = getattr(self, split)
         if part.teacher_logit is None:
             return None
+        from ..metrics import auc      # scikit-learn: imported only when asked
         return auc(part.labels, part.teacher_logit)
 
 
