@@ -20,7 +20,9 @@ def _split(requirement: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = dict(_split(r) for r in project["dependencies"])
+    extras = project.get("optional-dependencies", {})
+    assert set(extras) <= {"bench"}, "only the benchmarks' extra is expected"
+    wanted = dict(_split(r) for r in [*project["dependencies"], *extras.get("bench", [])])
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     listed = dict(_split(r) for r in pip_section if not r.startswith("-e"))
