@@ -129,13 +129,32 @@ def test_string_keys_exact_for_short_values_and_fast_path_agrees():
     assert keys[0] == 0 and keys[1] == ord("a")
     assert len(set(keys.tolist())) == len(values)
     assert keys[4] == int.from_bytes(b"68fd1e64", "little")
-    # the fixed-width fast path (whole column) gives the keys of the distinct values
+    # the fixed-width fast path (whole column) gives every row its key, without a dictionary
     column = pa.array([b"68fd1e64", b"", b"0b153874", b"68fd1e64"], pa.binary())
     codes, fast = tokens._encode_categorical(column)
-    assert fast[codes].tolist() == tokens.string_keys(column).tolist()
+    assert codes is None and fast.tolist() == tokens.string_keys(column).tolist()
     column = pa.array([b"abc", b"", b"xyz", b"abc"], pa.binary())        # width 3
     codes, fast = tokens._encode_categorical(column)
-    assert fast[codes].tolist() == tokens.string_keys(column).tolist()
+    assert codes is None and fast.tolist() == tokens.string_keys(column).tolist()
+    # mixed widths: a dictionary of distinct values and their keys
+    column = pa.array([b"abc", b"", b"wxyz", b"abc"], pa.binary())
+    codes, keys = tokens._encode_categorical(column)
+    assert codes.tolist() == [0, 1, 2, 0]
+    assert keys[codes].tolist() == tokens.string_keys(column).tolist()
+
+
+def test_token_batch_keys_are_distinct_in_first_appearance_order():
+    """Raw integers of one bucket share one key entry (the vocabulary counts them together)."""
+    import pyarrow as pa
+
+    codes, keys = tokens._distinct_keys(np.array([0, 1, 2, 3, 1], np.int32),
+                                        np.array([7, 9, 7, 5], np.uint64))
+    assert keys.tolist() == [7, 9, 5] and codes.tolist() == [0, 1, 0, 2, 1]
+    spec = tokens.TableSpec(columns=("y", "i"), label="y", fields=("i",), int_fields=("i",))
+    table = pa.table({"y": pa.array([b"0", b"1", b"0", b"1"]),
+                      "i": pa.array([b"260", b"5", b"260.0", b"261"])})   # 260 and 261: bucket 30
+    batch = tokens.tokenize(table, spec)
+    assert batch.keys[0].tolist() == [30, 2] and batch.codes[0].tolist() == [0, 1, 0, 0]
 
 
 # --------------------------------------------------------------------------- Criteo
@@ -629,6 +648,31 @@ def test_shared_criteo_sample_matches_reference_and_source_md(tmp_path):
     assert labels.mean() == pytest.approx(0.215, abs=5e-4)
 
 
+# SHA-256 of ids.npy and labels.npy (meta.json "content") as prepared before the faster
+# preparation of issue 13 (commit 931b244): the arrays must stay byte-identical.
+GOLDEN = {
+    "criteo": ("7fd6d288c114f9d6b6841b00ba41347f991e2ea9adcf67d60546076813a0c36a",
+               "f49ab4b56b9a238aec995003067204b464c02d6d0b2b74dac9a0dd28b85a0740"),
+    "avazu": ("c30a82904ee3d9420264903766d52c3731a5471178c1d052a77f93ef19b87914",
+              "9438b3b82c0de6a71d466ec6a1ff1910a666005c42b65c8091ec2ad12a481a59"),
+}
+
+
+@needs_shared
+@pytest.mark.parametrize("small_chunks", [False, True])
+def test_shared_samples_prepare_byte_identical_to_before(tmp_path, monkeypatch, small_chunks):
+    if small_chunks:                    # many chunks: threads and vocabulary merging at work
+        monkeypatch.setattr(csvmod, "BLOCK_BYTES", 1 << 16)
+        monkeypatch.setattr(csvmod, "CHUNK_ROWS", 500)
+        monkeypatch.setattr(prepare, "REMAP_ROWS", 300)
+    for name, source, min_count in [
+            ("criteo", criteo.source(SHARED / "criteo" / "wideresdnn_criteo_train.tsv"), 10),
+            ("avazu", avazu.source(SHARED / "avazu" / "wideresdnn_avazu_train.csv"), 4)]:
+        meta = prepared_arrays(prep(source, tmp_path, min_count, name=name))[2]
+        assert (meta["content"]["ids"]["sha256"], meta["content"]["labels"]["sha256"]
+                ) == GOLDEN[name], name
+
+
 @needs_shared
 def test_shared_kaggle_csv_sample_equals_its_train_txt_rows(tmp_path):
     kaggle = SHARED / "criteo" / "kaggle2014_3idiots_train.tiny.csv"
@@ -756,3 +800,17 @@ def test_synthetic_test_rows_are_fresh_and_leave_train_and_valid_alone(home):
     assert data_fingerprint(plain) != data_fingerprint(fresh)
     with pytest.raises(Exception, match="test_rows"):
         DataConfig(name="synthetic", test_rows=-1)
+
+
+def test_data_prepare_imports_neither_torch_nor_scikit_learn():
+    """`embcollapse data prepare` loads only what preparing needs (torch alone takes seconds)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, embcollapse.cli, embcollapse.data.prepare, embcollapse.data.stats; "
+            "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+    from embcollapse.data.dataset import BatchLoader as lazy
+    assert lazy is BatchLoader

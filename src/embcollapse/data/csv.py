@@ -19,9 +19,11 @@ import gzip
 import queue
 import threading
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -33,7 +35,9 @@ BLOCK_BYTES = 2 << 20     # pyarrow parse block: small blocks parse fastest here
 CHUNK_ROWS = 1 << 17      # rows tokenized together (fewer distinct values to look up)
 SNIFF_BYTES = 1 << 16     # bytes looked at for the first line and for binary content
 MAX_HEADER_BYTES = SNIFF_BYTES
+TOKENIZE_THREADS = 2      # chunks tokenized at once (pyarrow and numpy release the GIL)
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def check_file(path: str | Path, what: str = "raw data file") -> Path:
@@ -149,6 +153,27 @@ def prefetch(items: Iterable[T], depth: int = 3) -> Iterator[T]:
         thread.join(timeout=30)
 
 
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``fn`` of every item, in the items' order, computed by ``workers`` threads, at most
+    ``workers`` items ahead of the consumer (memory stays at a few items). Leaving the loop
+    early cancels what has not started and waits for what has."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    pending: deque = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="embcollapse-tokenize") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 @dataclass(frozen=True)
 class DelimitedSource:
     """One delimited text file and its layout; :meth:`read` yields its tokens in chunks."""
@@ -240,14 +265,14 @@ class DelimitedSource:
     def _tokenized(self, issues: RowIssues) -> Iterator[TokenBatch]:
         tables = prefetch(self._tables(issues), depth=1)
         try:
-            for item in tables:
-                yield self._tokenize(item)
+            yield from ordered_map(self._tokenize, tables, TOKENIZE_THREADS)
         finally:
             tables.close()          # stops the parsing thread when the caller stops early
 
     def read(self, issues: RowIssues) -> Iterator[TokenBatch]:
-        """Token batches of the whole file: one thread parses, another tokenizes, each a chunk
-        ahead of the caller (pyarrow releases the GIL while it parses and encodes). Close the
+        """Token batches of the whole file: one thread parses, :data:`TOKENIZE_THREADS` others
+        tokenize consecutive chunks, a chunk or two ahead of the caller (pyarrow and numpy
+        release the GIL while they parse and encode); batches come in file order. Close the
         iterator (``contextlib.closing``) to stop both threads when leaving early."""
         return prefetch(self._tokenized(issues), depth=1)
 

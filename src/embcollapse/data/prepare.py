@@ -41,6 +41,7 @@ from .. import paths
 from ..atomic import clean_stale
 from ..config import DataConfig
 from .errors import DataError
+from .csv import ordered_map
 from .splits import split_indices
 from .storage import (PreparedWriter, array_problem, check_prepared_target, read_meta,
                       smallest_int_dtype)
@@ -48,6 +49,7 @@ from .tokens import RowIssues, TableSpec, TokenBatch
 
 READER_VERSION = 1
 REMAP_ROWS = 1 << 17            # rows per chunk of pass 2
+REMAP_THREADS = 2               # chunks of pass 2 remapped at once (numpy releases the GIL)
 FINGERPRINT_BYTES = 1 << 20
 
 
@@ -121,16 +123,25 @@ class FieldVocab:
     def size(self) -> int:
         return int(self.table.count)
 
-    def add(self, keys: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Count rows and return their raw ids (n,) int32; ``keys`` (U,) uint64 distinct token
-        keys in order of first appearance, ``codes`` (n,) int32 index into ``keys``."""
+    def add(self, keys: np.ndarray, codes: np.ndarray | None, out: np.ndarray | None = None
+            ) -> np.ndarray:
+        """Count rows and return their raw ids (n,) int32 (written into ``out`` (n,) int32 when
+        given). ``keys`` (U,) uint64 distinct token keys in order of first appearance and
+        ``codes`` (n,) int32 index into them; or ``codes`` None and ``keys`` (n,) the rows' own
+        keys (see :class:`~.tokens.TokenBatch`)."""
         glob = self.table.factorize(np.ascontiguousarray(keys, dtype=np.uint64), na_sentinel=-1)
         if self.size > len(self.counts):
             grown = np.zeros(max(self.size, 2 * len(self.counts)), dtype=np.int64)
             grown[:len(self.counts)] = self.counts
             self.counts = grown
-        np.add.at(self.counts, glob, np.bincount(codes, minlength=len(keys)))
-        return glob.astype(np.int32)[codes]
+        if codes is None:
+            np.add.at(self.counts, glob, 1)
+            if out is None:
+                return glob.astype(np.int32)
+            out[...] = glob
+            return out
+        self.counts[glob] += np.bincount(codes, minlength=len(keys))    # distinct keys
+        return np.take(glob.astype(np.int32), codes, out=out)
 
 
 def fingerprint(path: Path) -> dict[str, Any]:
@@ -215,10 +226,11 @@ def _read_tokens(source: Source, options: PrepareOptions, writer: PreparedWriter
         for batch in batches:
             issues.add_value_errors(batch, parsed)
             parsed += batch.parsed
-            block = np.stack([vocab.add(batch.keys[f], batch.codes[f])
-                              for f, vocab in enumerate(vocabs)], axis=1)
-            raw_out.write(block.tobytes())
-            label_out.write(batch.labels.astype(np.int8).tobytes())
+            block = np.empty((len(batch), len(vocabs)), dtype=np.int32)
+            for f, vocab in enumerate(vocabs):
+                vocab.add(batch.keys[f], batch.codes[f], out=block[:, f])
+            block.tofile(raw_out)
+            batch.labels.astype(np.int8).tofile(label_out)
             rows += len(block)
             bar.update(max(0, batch.bytes_read - bar.n))
             check_bad_rows_early(issues, options, source)
@@ -284,24 +296,33 @@ def prepare(source: Source, directory: Path, options: PrepareOptions,
             counts = [v.counts[:v.size] for v in vocabs]
         remaps, kept = zip(*(_threshold(c, options.min_count) for c in counts))
         dims = [k + 1 for k in kept]
-        remap_all = np.concatenate(remaps)          # one gather per chunk for all fields
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        id_dtype = smallest_int_dtype(max(dims) - 1)
+        remap_all = np.concatenate(remaps).astype(id_dtype)   # one gather per chunk, all fields
+        index_dtype = np.int32 if sum(sizes) < np.iinfo(np.int32).max else np.int64
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(index_dtype)
+
+        def final_ids(item: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]:
+            """Raw ids (n, F) -> final ids (n, F), their OOV counts (F,), labels (n,) float32."""
+            block, label = item
+            out = np.take(remap_all, block.astype(index_dtype, copy=False) + offsets)
+            return out, (out == 0).sum(axis=0), label.astype(np.float32)
+
         oov = np.zeros(len(fields), dtype=np.int64)
         positives = 0
-        with writer.open_stream("ids", (rows, len(fields)), smallest_int_dtype(max(dims) - 1)
-                                ) as ids_out, \
+        with writer.open_stream("ids", (rows, len(fields)), id_dtype) as ids_out, \
                 writer.open_stream("labels", (rows,), np.float32) as labels_out:
             blocks = _scratch_chunks(writer.scratch("raw_ids"), np.int32, len(fields), rows)
             labels = (c.ravel() for c in _scratch_chunks(writer.scratch("labels"), np.int8, 1,
                                                          rows))
-            for block, label in tqdm(zip(blocks, labels), total=-(-rows // REMAP_ROWS),
-                                     disable=not progress, leave=False,
-                                     desc=f"prepare {source.name} (ids)"):
-                out = remap_all[block + offsets].astype(ids_out.dtype)
-                oov += (out == 0).sum(axis=0)
+            for out, missing, label in tqdm(
+                    ordered_map(final_ids, zip(blocks, labels), REMAP_THREADS),
+                    total=-(-rows // REMAP_ROWS), disable=not progress, leave=False,
+                    desc=f"prepare {source.name} (ids)"):
+                oov += missing
                 ids_out.write(out)
-                labels_out.write(label.astype(np.float32))
-                positives += int(label.sum(dtype=np.int64))
+                labels_out.write(label)
+                positives += int(np.count_nonzero(label))
         check_labels(positives, rows, source.files[0])
         field_stats = [{"name": name, "integer": name in source.spec.int_fields,
                         "raw_values": int(np.count_nonzero(vocab.counts[:vocab.size])),

@@ -121,7 +121,7 @@ class NpyStream:
         if chunk.shape[1:] != self.shape[1:] or self.rows + len(chunk) > self.shape[0]:
             raise ValueError(f"{self.path.name}: chunk {chunk.shape} does not fit {self.shape} "
                              f"after {self.rows} rows")
-        self.fh.write(chunk.tobytes())
+        self.fh.write(memoryview(chunk).cast("B"))      # no copy
         self.rows += len(chunk)
 
     def close(self) -> None:

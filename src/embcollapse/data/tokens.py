@@ -86,14 +86,17 @@ class TokenBatch:
     """Tokens of the good rows among ``parsed`` consecutive parsed rows.
 
     ``labels`` (k,) int8 0/1; ``codes[f]`` (k,) int32 index into ``keys[f]`` (U_f,) uint64, the
-    distinct values of field ``f`` among the good rows in order of first appearance. ``dropped``
+    distinct keys of field ``f`` among the good rows in order of first appearance (values that
+    share a key, such as integers of one bucket, share one entry); or ``codes[f]`` None and
+    ``keys[f]`` (k,) uint64 the rows' own keys (fixed-width values, packed without a
+    dictionary: the vocabulary's hash table encodes them in one pass). ``dropped``
     malformed rows were removed before encoding (so they shape nothing); ``issues`` holds
     (row among the parsed rows of this batch, reason) for the first of them. ``bytes_read``:
     how far the reader got in its file (for progress).
     """
 
     labels: np.ndarray
-    codes: list[np.ndarray]
+    codes: list[np.ndarray | None]
     keys: list[np.ndarray]
     parsed: int
     dropped: int = 0
@@ -245,25 +248,32 @@ def _encode(column: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return codes, encoded.dictionary
 
 
-def _encode_categorical(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes (n,) int32, keys (U,) uint64)`` of a categorical column.
-
-    Fixed-width values are packed to integers first (hashing integers is about twice as fast
-    as hashing strings in ``dictionary_encode``); the keys are the same either way.
-    """
+def _encode_categorical(column: pa.Array) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(codes (n,) int32, keys (U,) uint64)`` of a categorical column, or ``(None, keys (n,)
+    uint64)`` when its values are of one width (packed per row: a dictionary would only be
+    encoded again by the vocabulary's hash table); the keys are the same either way."""
     column = _as_binary(column)
     words = None if column.null_count else _fixed_width_words(column)
-    if words is None:
-        codes, values = _encode(column)
-        return codes, string_keys(values)
-    encoded = pa.array(words, type=pa.uint64()).dictionary_encode()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(np.uint64)
+    if words is not None:
+        return None, words
+    codes, values = _encode(column)
+    return _distinct_keys(codes, string_keys(values))     # long values' digests may collide
+
+
+def _distinct_keys(codes: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, keys)`` with repeated keys merged into their first entry (order of first
+    appearance kept): (n,) int32 into (U',) uint64 distinct keys."""
+    encoded = pa.array(keys, type=pa.uint64()).dictionary_encode()
+    if len(encoded.dictionary) == len(keys):
+        return codes, keys
+    first = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    return first[codes], encoded.dictionary.to_numpy(zero_copy_only=False).astype(np.uint64)
 
 
 def _int_column(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                       pa.Array]:
-    """``(codes (n,), keys (U,), valid (U,) bool, distinct raw values)`` of an integer field."""
+    """``(codes (n,), keys (U,), valid (U,) bool, distinct raw values)`` of an integer field
+    (several raw values may share a key: ``5`` and ``5.0``, or one bucket)."""
     codes, values = _encode(_column(table, name))
     keys, valid = int_keys([bytes(v) for v in values.to_pylist()])
     return codes, keys, valid, values
@@ -311,7 +321,7 @@ def tokenize(table: pa.Table, spec: TableSpec, bad: np.ndarray | None = None,
     all_codes, all_keys = [], []
     for name in spec.fields:
         if name in ints:
-            codes, keys = ints[name][:2]
+            codes, keys = _distinct_keys(*ints[name][:2])
         else:
             codes, keys = _encode_categorical(_column(table, name))
         all_codes.append(codes)
