@@ -301,25 +301,24 @@ def prepare(source: Source, directory: Path, options: PrepareOptions,
         index_dtype = np.int32 if sum(sizes) < np.iinfo(np.int32).max else np.int64
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(index_dtype)
 
-        def final_ids(item: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray,
-                                                                    np.ndarray]:
-            """Raw ids (n, F) -> final ids (n, F), their OOV counts (F,), labels (n,) float32."""
+        def final_ids(item: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            """Raw ids (n, F) and labels (n,) int8 -> final ids (n, F), labels float32."""
             block, label = item
             out = np.take(remap_all, block.astype(index_dtype, copy=False) + offsets)
-            return out, (out == 0).sum(axis=0), label.astype(np.float32)
+            return out, label.astype(np.float32)
 
-        oov = np.zeros(len(fields), dtype=np.int64)
+        # rows per field sent to OOV: every row's raw value is counted in vocab.counts
+        oov = [int(v.counts[:v.size][remap == 0].sum()) for v, remap in zip(vocabs, remaps)]
         positives = 0
         with writer.open_stream("ids", (rows, len(fields)), id_dtype) as ids_out, \
                 writer.open_stream("labels", (rows,), np.float32) as labels_out:
             blocks = _scratch_chunks(writer.scratch("raw_ids"), np.int32, len(fields), rows)
             labels = (c.ravel() for c in _scratch_chunks(writer.scratch("labels"), np.int8, 1,
                                                          rows))
-            for out, missing, label in tqdm(
+            for out, label in tqdm(
                     ordered_map(final_ids, zip(blocks, labels), REMAP_THREADS),
                     total=-(-rows // REMAP_ROWS), disable=not progress, leave=False,
                     desc=f"prepare {source.name} (ids)"):
-                oov += missing
                 ids_out.write(out)
                 labels_out.write(label)
                 positives += int(np.count_nonzero(label))
