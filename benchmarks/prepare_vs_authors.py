@@ -188,9 +188,12 @@ def run_authors(path: Path, work: Path) -> dict[str, Any]:
             "field_dims": rep["field_dims"], "output_mb": size / 2**20}
 
 
-def run_ours(path: Path, work: Path) -> dict[str, Any]:
+def run_ours(path: Path, work: Path, src: Path | None = None) -> dict[str, Any]:
+    """``embcollapse data prepare criteo`` of this checkout, or of the package under ``src``."""
     home = work / "home"
     env = {**os.environ, "EMBCOLLAPSE_HOME": str(home)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     result = measured([sys.executable, "-m", "embcollapse", "data", "prepare", "criteo",
                        str(path), "--force"], env=env)
     directory = Path(result.pop("stdout").strip().splitlines()[0])
@@ -216,11 +219,17 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=paths.home() / "bench")
     parser.add_argument("--ours-repeats", type=int, default=2,
                         help="runs of ours (the best wall time is used; all are recorded)")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="also time `data prepare` of another version's src folder (e.g. "
+                             "`git archive <commit> src | tar -x -C DIR`, then DIR/src), for a "
+                             "before/after table in the same run")
     args = parser.parse_args()
     path = raw_file(args.rows, args.cache)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(dir=args.cache, prefix=".vs-authors-") as tmp:
         work = Path(tmp)
+        baseline_runs = [run_ours(path, work, args.baseline_src)
+                         for _ in range(max(1, args.ours_repeats) if args.baseline_src else 0)]
         ours_runs = [run_ours(path, work) for _ in range(max(1, args.ours_repeats))]
         authors = run_authors(path, work)
     load_after = os.getloadavg()
@@ -229,18 +238,29 @@ def main() -> int:
         raise RuntimeError(f"field dims differ: authors {authors['field_dims']}, "
                            f"ours {ours['field_dims']}")
     rows = []
-    for name, r in [("authors (LMDB)", authors)] + [(f"ours (run {i + 1})", r)
-                                                    for i, r in enumerate(ours_runs)]:
+    cases = ([("authors (LMDB)", authors)]
+             + [(f"baseline {args.baseline_src} (run {i + 1})", r)
+                for i, r in enumerate(baseline_runs)]
+             + [(f"ours (run {i + 1})", r) for i, r in enumerate(ours_runs)])
+    for name, r in cases:
         rows.append({"case": name, "rows": args.rows, "process_wall_s": round(r["wall_s"], 2),
                      "process_cpu_s": round(r["cpu_s"], 2),
                      "build_wall_s": round(r["build_wall_s"], 2),
                      "peak_rss_mb": round(r["peak_rss_mb"]),
                      "output_mb": round(r["output_mb"])})
+    print_table(rows)
     ratios = {"build_wall": authors["build_wall_s"] / ours["build_wall_s"],
               "process_wall": authors["wall_s"] / ours["wall_s"],
               "process_cpu": authors["cpu_s"] / ours["cpu_s"]}
-    print_table(rows)
-    print(f"\nours / authors speed-up: build {ratios['build_wall']:.1f}x, whole process "
+    if baseline_runs:
+        base = min(baseline_runs, key=lambda r: r["wall_s"])
+        ratios["baseline_build_wall"] = authors["build_wall_s"] / base["build_wall_s"]
+        ratios["baseline_process_wall"] = authors["wall_s"] / base["wall_s"]
+        ratios["baseline_process_cpu"] = authors["cpu_s"] / base["cpu_s"]
+        print(f"\nbaseline / authors: build {ratios['baseline_build_wall']:.1f}x, whole process "
+              f"{ratios['baseline_process_wall']:.1f}x (wall), "
+              f"{ratios['baseline_process_cpu']:.1f}x (CPU)")
+    print(f"ours / authors speed-up: build {ratios['build_wall']:.1f}x, whole process "
           f"{ratios['process_wall']:.1f}x (wall), {ratios['process_cpu']:.1f}x (CPU); target "
           f">= 10x. Load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
           f"({os.cpu_count()} cpus). Field dims agree ({sum(ours['field_dims']):,} features).")
