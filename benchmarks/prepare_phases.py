@@ -2,8 +2,8 @@
 
 On one Criteo-format file (``data.raw_file``: the synthetic generator's 39-field rows), each
 stage is timed on its own, single-threaded, in CPU seconds (``time.process_time``) and wall
-seconds, then the whole :func:`~embcollapse.data.prepare.prepare` (which overlaps parsing,
-tokenizing and the vocabularies in three threads):
+seconds, then the whole :func:`~embcollapse.data.prepare.prepare` (which overlaps parsing
+(one thread), tokenizing (two threads) and the vocabularies (the caller's thread)):
 
 * ``parse``      pyarrow's streaming CSV reader with the source's options (binary columns);
 * ``tokenize``   :func:`~embcollapse.data.tokens.tokenize` of the parsed chunks (label, 13

@@ -4,8 +4,9 @@ Criteo's ``train.txt`` and Kaggle ``train.csv`` (:mod:`.criteo`), Avazu's ``trai
 (:mod:`.avazu`) and any CSV/TSV with a label column (:func:`csv_source`) are each described by a
 :class:`~embcollapse.data.tokens.TableSpec` and read by :class:`DelimitedSource`:
 
-* pyarrow's streaming CSV reader parses blocks of :data:`BLOCK_BYTES` in a background thread,
-  so one core parses while the other encodes; gzip is recognised by its magic bytes, not its name;
+* pyarrow's streaming CSV reader parses blocks of :data:`BLOCK_BYTES` in a background thread
+  while :data:`TOKENIZE_THREADS` others encode chunks (:func:`ordered_map`, file order kept);
+  gzip is recognised by its magic bytes, not its name;
 * blocks are gathered into chunks of about :data:`CHUNK_ROWS` rows and tokenized
   (:func:`~embcollapse.data.tokens.tokenize`); memory stays at a few chunks whatever the file size;
 * a row with the wrong number of columns is counted with its line number, a row with a bad label
