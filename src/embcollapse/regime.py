@@ -226,9 +226,11 @@ def regime_criteria(config: DataConfig, max_embed_dim: int, criteo_sample: str |
     return pd.DataFrame(rows)
 
 
-def introducing_commit(profile_file: str | Path = "configs/profiles/regime.yaml") -> str | None:
-    """Short hash of the commit that added ``profile_file`` (relative to the checkout), or None
-    outside a git checkout: the commit that fixed the regime."""
+def introducing_commit(profile_file: str | Path = "configs/profiles/regime.yaml",
+                       text: str | None = None) -> str | None:
+    """Short hash of the commit that added ``profile_file`` (relative to the checkout) or, with
+    ``text``, the first commit that put ``text`` in it; None outside a git checkout: the commit
+    that fixed the regime (or, for ``default``, switched it to the regime's shape)."""
     import subprocess
 
     from . import paths
@@ -237,9 +239,10 @@ def introducing_commit(profile_file: str | Path = "configs/profiles/regime.yaml"
     if root is None:
         return None
     try:
-        out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%h", "--",
-                              str(profile_file)], cwd=root, capture_output=True, text=True,
-                             timeout=10, check=True).stdout.split()
+        which = ["--diff-filter=A"] if text is None else [f"-S{text}"]
+        out = subprocess.run(["git", "log", *which, "--format=%h", "--", str(profile_file)],
+                             cwd=root, capture_output=True, text=True, timeout=10,
+                             check=True).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return None
     return out[-1] if out else None
