@@ -47,7 +47,8 @@ def test_status_from_checks() -> None:
     assert status_of_checks([yes, no]) == "partly"
     assert status_of_checks([no, no]) == "differs"
     assert status_of_checks([yes, open_]) == "not resolved"
-    assert status_of_checks([no, open_]) == "partly"
+    assert status_of_checks([no, open_]) == "differs"          # nothing holds, one fails
+    assert status_of_checks([yes, no, open_]) == "partly"
     assert status_of_checks([]) == "illustration"
 
 

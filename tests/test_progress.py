@@ -194,3 +194,15 @@ def test_dry_run_sizes_a_paper_sweep_without_its_data(tmp_path: Path,
     assert re.search(r"would train ffm K=10 M=1 seed 0 \[theory\]: [\d.]+M params", out)
     assert "on 39 fields with" in out
     assert main(["sweep", "--profile", "paper", "--chapter", "theory"]) == 2   # training: no
+
+
+def test_run_labels_tell_variants_apart() -> None:
+    from embcollapse.config import load_profile
+    from embcollapse.progress import run_label
+
+    profile = load_profile("smoke")
+    plain = profile.run_config({"name": "dcnv2", "embed_dim": 8}, seed=0)
+    deeper = profile.run_config({"name": "dcnv2", "embed_dim": 8, "hyper": {"cross_layers": 5}},
+                                seed=0, data={"fraction": 0.3})
+    assert run_label(plain) == "dcnv2 K=8 M=1 seed 0"
+    assert run_label(deeper) == "dcnv2 K=8 M=1 cross_layers=5 30% data seed 0"

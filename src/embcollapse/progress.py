@@ -36,10 +36,13 @@ def duration(seconds: float | None) -> str:
 
 
 def run_label(config: Any) -> str:
-    """``dcnv2 K=10 M=1 seed 0`` (plus the training share when it is not all of it)."""
+    """``dcnv2 K=10 M=1 seed 0``, plus hyper-parameters the run sets (``cross_layers=8``) and
+    the training share when it is not all of it."""
     model = config.model
+    hyper = "".join(f" {k}={v}" for k, v in sorted(dict(model.hyper).items()))
     share = "" if config.data.fraction == 1.0 else f" {config.data.fraction:.0%} data"
-    return f"{model.name} K={model.embed_dim} M={model.num_sets}{share} seed {config.seed}"
+    return (f"{model.name} K={model.embed_dim} M={model.num_sets}{hyper}{share} "
+            f"seed {config.seed}")
 
 
 def estimate_seconds(config: Any, history: Sequence[Mapping[str, Any]]) -> float | None:

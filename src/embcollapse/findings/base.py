@@ -3,7 +3,8 @@
 Every finding function of :mod:`embcollapse.findings` returns a :class:`Finding`. Its status is
 derived from its checks, never typed:
 
-* ``reproduced``: every check holds; ``differs``: none holds; ``partly``: some hold;
+* ``reproduced``: every check holds; ``differs``: none holds and one fails; ``partly``: some
+  hold and some fail;
 * ``not resolved``: none fails, but at least one check's interval straddles its threshold (a
   check given an ``interval``; see :class:`Check`);
 * ``illustration``: the item is shown, but nothing measured here could contradict it (no check);
@@ -117,11 +118,9 @@ def status_of_checks(checks: Sequence[Check]) -> str:
     outcomes = [c.outcome for c in checks]
     if all(o == "holds" for o in outcomes):
         return "reproduced"
-    if all(o == "fails" for o in outcomes):
-        return "differs"
     if "fails" not in outcomes:
         return "not resolved"
-    return "partly"
+    return "partly" if "holds" in outcomes else "differs"
 
 
 @dataclass(frozen=True)
