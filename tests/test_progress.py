@@ -57,6 +57,9 @@ def test_plan_and_run_lines() -> None:
     assert "2/3" in failed and "FAILED" in failed and "ValueError: boom" in failed
     assert reporter.finished(2, record, 1.0).endswith("0 s left")
     assert out.getvalue().count("\n") == 5      # plan (2 lines) + 3 runs
+    one = RunReporter(labelled, history, stream=io.StringIO()).plan()
+    two = RunReporter(labelled, history, stream=io.StringIO(), workers=2).plan()
+    assert "estimated 1.5 min (" in one and "estimated 45 s on 2 workers (" in two
 
 
 def _dict(value):

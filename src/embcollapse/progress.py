@@ -77,6 +77,7 @@ class RunReporter:
     stream: TextIO | None = None
     prefix: str = "[train]"
     done: int = 0
+    workers: int = 1                    # runs trained side by side (the plan's time divides)
 
     def __post_init__(self) -> None:
         self.estimates, self.basis = [], {"stored": 0, "timed": 0}
@@ -103,12 +104,13 @@ class RunReporter:
         if not self.todo:
             when = "nothing to train"
         elif known:
-            total = sum(known) / len(known) * len(self.estimates)
+            total = sum(known) / len(known) * len(self.estimates) / max(1, self.workers)
             basis = [f"{n} from comparable stored runs" if key == "stored" else
                      f"{n} from timed training steps x max epochs, an upper bound"
                      for key, n in self.basis.items() if n]
             unknown = len(self.estimates) - len(known)
-            when = (f"estimated {duration(total)} ({'; '.join(basis)}"
+            side = f" on {self.workers} workers" if self.workers > 1 else ""
+            when = (f"estimated {duration(total)}{side} ({'; '.join(basis)}"
                     + (f"; {unknown} counted at the mean" if unknown else "") + ")")
         else:
             when = "no estimate yet (nothing comparable is stored); time left follows each run"

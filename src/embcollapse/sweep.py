@@ -95,7 +95,8 @@ def train_reported(todo: Sequence[tuple[str, RunConfig]], store: ResultsStore,
             print(f"{prefix} data ready: {line}", flush=True)
     cpu = all(d == "cpu" or (d == "auto" and not _cuda()) for d in devices)
     reporter = RunReporter(todo, history=list(store.records()) if todo else [], prefix=prefix,
-                           fallback=_timed_estimate() if cpu and prepare else None)
+                           fallback=_timed_estimate() if cpu and prepare else None,
+                           workers=len(devices))
     reporter.plan(stored)
     if not todo:
         return SweepResult()
