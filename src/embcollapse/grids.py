@@ -166,8 +166,13 @@ GRIDS: dict[str, Callable[[Any], list[Run]]] = {
 }
 
 
+SYNTHETIC_ONLY = ("when_collapse",)    # chapters that vary the synthetic data's teacher
+
+
 def chapter_runs(profile: Profile, chapter: str, params: Any = None) -> list[Run]:
     """The runs of ``chapter`` under ``profile`` (``params``: already resolved parameters)."""
+    if chapter in SYNTHETIC_ONLY and not profile.data.is_synthetic:
+        return []
     params = params if params is not None else chapter_params(profile, chapter)
     return GRIDS[chapter](params)
 
