@@ -25,6 +25,7 @@ def _parse_override(text: str) -> tuple[str, object]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .report import per_set_ia, run_ia
+    from .train import at_epoch_cap
     from .results import ResultsStore
 
     profile = profile_with_data(args.profile, args.data)
@@ -42,7 +43,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if config.model.num_sets > 1:
             ia["mean_ia_per_set"] = per_set_ia(record)
         print(json.dumps({"run_id": record["run_id"], "seed": seed, "best_epoch":
-                          record["best_epoch"], "test": record["test"], **ia,
+                          record["best_epoch"], "hit_epoch_cap": at_epoch_cap(record),
+                          "test": record["test"], **ia,
                           "device": record["device"]}))
     return 0
 

@@ -30,6 +30,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     ``mean_ia`` is :func:`run_ia` (ME: sets side by side); ``mean_ia_per_set`` the mean of
     :func:`per_set_ia` (the same for SE).
     """
+    from .train import at_epoch_cap
+
     rows = []
     for r in records:
         cfg = r["config"]
@@ -163,20 +165,11 @@ def describe_data(data: DataConfig) -> str:
     return f"{dataset_name(data)} ({', '.join(parts)})"
 
 
-def at_epoch_cap(record: Mapping[str, Any]) -> bool:
-    """Whether a run's best epoch was its last allowed one (validation AUC still rising):
-    the record's ``hit_epoch_cap``, computed from its history for records stored before it."""
-    from .train import hit_epoch_cap
-
-    if "hit_epoch_cap" in record:
-        return bool(record["hit_epoch_cap"])
-    return hit_epoch_cap(record["history"], record["best_epoch"],
-                         record["config"]["train"]["max_epochs"])
-
-
 def epoch_cap_note(records: Iterable[Mapping[str, Any]]) -> str:
     """A sentence naming the runs whose validation AUC was still rising at the epoch cap
     ("" when none): their numbers are those of under-trained models."""
+    from .train import at_epoch_cap
+
     capped = [r for r in records if at_epoch_cap(r)]
     if not capped:
         return ""

@@ -185,6 +185,15 @@ def hit_epoch_cap(history: list[dict[str, Any]], best_epoch: int, max_epochs: in
     return len(history) == max_epochs and best_epoch == max_epochs
 
 
+def at_epoch_cap(record: dict[str, Any]) -> bool:
+    """Whether a stored run hit the epoch cap (:func:`hit_epoch_cap`): its record's
+    ``hit_epoch_cap``, computed from its history for records stored before that key."""
+    if "hit_epoch_cap" in record:
+        return bool(record["hit_epoch_cap"])
+    return hit_epoch_cap(record["history"], record["best_epoch"],
+                         record["config"]["train"]["max_epochs"])
+
+
 def base_rate_logloss(train: Split, test: Split) -> float:
     """Test logloss of the constant predictor "training click rate": the floor to beat."""
     rate = float(np.mean(train.labels))
