@@ -149,7 +149,7 @@ def _prepared_meta(data: DataConfig) -> dict[str, Any] | None:
 def describe_data(data: DataConfig) -> str:
     """A short description of a data configuration for captions: the dataset's name
     (:func:`dataset_name`) and the settings its preparation actually used."""
-    frac = "" if data.fraction == 1.0 else f"{data.fraction:.0%} of train"
+    frac = "" if data.fraction == 1.0 else f"{data.fraction * 100:g}% of train"
     if data.is_synthetic:
         test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
         return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
