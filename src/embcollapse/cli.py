@@ -274,7 +274,9 @@ def _names(text: str | None) -> list[str]:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from .data import movielens
 
-    print(movielens.fetch(args.dest))
+    folder = movielens.fetch(args.dest)
+    print(f"{folder}\nNext: embcollapse data prepare movielens-100k"
+          + ("" if args.dest is None else f" {folder}"))
     return 0
 
 
