@@ -64,7 +64,10 @@ def profile_with_data(name: str, data: list[str]) -> Profile:
         raise ConfigError(f"--data {', '.join(wrong)}: not a setting of dataset "
                           f"{merged.name!r} (synthetic data only: preset, rows, zipf, seed, "
                           f"teacher; csv only: label)")
-    return dataclasses.replace(profile, data=merged)
+    chapters = dict(profile.chapters)
+    if profile.data.is_synthetic and not merged.is_synthetic:     # the synthetic-data page
+        chapters.setdefault("synthetic_data", {"shown_profile": name})  # shows the original's
+    return dataclasses.replace(profile, data=merged, chapters=chapters)
 
 
 def book_profile(args: argparse.Namespace) -> str:

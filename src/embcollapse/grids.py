@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
-                       MultiEmbeddingParams, OverfittingParams, RegularizedParams, TheoryParams,
+                       MultiEmbeddingParams, OverfittingParams, RegularizedParams,
+                       SyntheticDataParams, TheoryParams,
                        WhenCollapseParams, chapter_params)
 from .config import Profile, RunConfig
 from .identity import resolved_key
@@ -158,7 +159,13 @@ def when_collapse(p: WhenCollapseParams) -> list[Run]:
     return runs
 
 
+def synthetic_data(p: SyntheticDataParams) -> list[Run]:
+    """The synthetic-data page shows data, no trained run."""
+    return []
+
+
 GRIDS: dict[str, Callable[[Any], list[Run]]] = {
+    "synthetic_data": synthetic_data,
     "collapse": collapse, "theory": theory, "regularized": regularized,
     "dnn_overfitting": dnn_overfitting, "multi_embedding": multi_embedding,
     "how_it_works": how_it_works, "data_size": data_size, "appendices": appendices,
