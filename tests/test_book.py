@@ -216,7 +216,8 @@ def test_every_chapter_runs_on_real_criteo_rows(tmp_path: Path, shared_data: Pat
     executed = book.run_chapters(str(path), out_dir=tmp_path / "executed", progress=False)
     collapse = nbformat.read(next(p for p in executed if "01_" in p.name), as_version=4)
     outputs = "".join(str(o) for c in collapse.cells for o in c.get("outputs", []))
-    assert f"criteo from {profile['data']['path']}" in outputs
+    assert "data: criteo (7,200 rows, 39 fields, min count 10," in outputs
+    assert profile["data"]["path"] not in outputs
     assert "over 39 fields" in outputs          # Figure 2's summary line: Criteo's 39 fields
 
 
@@ -265,7 +266,7 @@ def test_chapters_of_a_read_only_profile_use_what_the_store_holds(
     for page in failure.value.executed:
         nb = nbformat.read(page, as_version=4)
         outputs = "".join(str(o) for c in nb.cells for o in c.get("outputs", []))
-        said += "runs this section reads are not in the results store" in outputs
+        said += "runs this section reads (profile smoke-readonly, data synthetic" in outputs
     assert said >= 6, "chapters should say which runs are missing"
     stage = book.stage_book(out, tmp_path / "stage", allow_failed=True)
     assert (stage / "chapters" / "02_interaction_collapse.ipynb").is_file()

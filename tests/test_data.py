@@ -630,8 +630,12 @@ def test_cli_prepare_csv_fields_default_to_every_column_but_the_label(tmp_path, 
     assert main(["data", "prepare", "csv", str(path), "--label", "y", "--fields", "c,a",
                  "--out", str(tmp_path / "two")]) == 0
     assert json.loads((tmp_path / "two" / "meta.json").read_text())["field_names"] == ["c", "a"]
-    assert main(["data", "prepare", "csv", str(path)]) == 2
-    assert "--label" in capsys.readouterr().err
+    assert main(["data", "prepare", "csv", str(path)]) == 0        # the label column: y
+    said = capsys.readouterr().out
+    assert "3 fields" in said and "Its name: csv-d" in said
+    lines = ["a,yes,b"] + [f"a{i % 5},{i % 2},{i % 7}" for i in range(60)]
+    assert main(["data", "prepare", "csv", str(write_lines(tmp_path / "e.csv", lines))]) == 2
+    assert "no column(s) look like the label" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- real samples

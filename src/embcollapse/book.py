@@ -56,6 +56,26 @@ def build_root(out: Path | None = None) -> Path:
     return Path(out).resolve() if out is not None else book_dir().parent / "build"
 
 
+def derived_profile(profile: Profile, out: Path | None = None) -> Path:
+    """Write ``profile`` (e.g. a profile with other data) as a profile file
+    ``<out>/profiles/<profile>-<data name>.yaml`` and return its path: notebooks and the
+    results store then see one named profile. Replaced only by another derived profile."""
+    import yaml
+
+    from .atomic import write_text
+    from .config import to_dict
+
+    data = Path(profile.data.name).name
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{profile.name}-{data}")
+    values = {**to_dict(profile), "name": name,
+              "description": f"Profile '{profile.name}' with data {profile.data.name}."}
+    path = build_root(out) / "profiles" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, "# written by embcollapse (profile with other data)\n"
+               + yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
 def executed_dir(profile: str, out: Path | None = None) -> Path:
     return build_root(out) / "executed" / Path(profile).stem
 

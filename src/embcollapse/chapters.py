@@ -121,7 +121,16 @@ class WhenCollapseParams(ChapterParams):
     interactions: tuple[str, ...] = ("fm", "projected")  # kinds (rank as the profile)
 
 
+@dataclass(frozen=True)
+class SyntheticDataParams(ChapterParams):
+    """The synthetic-data page: it trains nothing; on a profile of real data it shows the
+    synthetic data of ``shown_profile``."""
+
+    shown_profile: str = "default"
+
+
 CHAPTERS: dict[str, type] = {
+    "synthetic_data": SyntheticDataParams,
     "regularized": RegularizedParams,
     "theory": TheoryParams,
     "collapse": CollapseParams,

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 
-from .config import ConfigError, ModelConfig, from_dict, list_profiles, load_profile, to_dict
+from .config import (ConfigError, ModelConfig, Profile, from_dict, list_profiles, load_profile,
+                     to_dict)
 from .devices import check_device_name, resolve_device
 
 
@@ -23,17 +25,16 @@ def _parse_override(text: str) -> tuple[str, object]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .report import per_set_ia, run_ia
+    from .train import at_epoch_cap
     from .results import ResultsStore
 
-    profile = load_profile(args.profile)
+    profile = profile_with_data(args.profile, args.data)
     model = from_dict(ModelConfig, {"name": args.model, "embed_dim": args.embed_dim,
                                     "num_sets": args.num_sets,
                                     "hyper": dict(_parse_override(h) for h in args.hyper)},
                       "model")
     store = ResultsStore(args.results)
-    data = dict(_parse_override(d) for d in args.data)
-    configs = [profile.run_config(model, seed=seed, data=data)
-               for seed in args.seeds or profile.seeds]
+    configs = [profile.run_config(model, seed=seed) for seed in args.seeds or profile.seeds]
     device = args.device or profile.device
     resolve_device(device, "--device" if args.device else f"{profile.name}: device")
     for seed, config in zip(args.seeds or profile.seeds, configs):
@@ -42,9 +43,41 @@ def cmd_train(args: argparse.Namespace) -> int:
         if config.model.num_sets > 1:
             ia["mean_ia_per_set"] = per_set_ia(record)
         print(json.dumps({"run_id": record["run_id"], "seed": seed, "best_epoch":
-                          record["best_epoch"], "test": record["test"], **ia,
+                          record["best_epoch"], "hit_epoch_cap": at_epoch_cap(record),
+                          "test": record["test"], **ia,
                           "device": record["device"]}))
     return 0
+
+
+def profile_with_data(name: str, data: list[str]) -> Profile:
+    """The profile ``name`` with ``--data KEY=VALUE`` overrides applied to its data section
+    (checked before anything runs: a wrong setting is an error, never a failed run)."""
+    from .config import replace
+
+    profile = load_profile(name)
+    if not data:
+        return profile
+    overrides = dict(_parse_override(d) for d in data)
+    merged = replace(profile.data, overrides, "--data")
+    wrong = sorted(set(overrides) - set(merged.applicable_keys()))
+    if wrong:
+        raise ConfigError(f"--data {', '.join(wrong)}: not a setting of dataset "
+                          f"{merged.name!r} (synthetic data only: preset, rows, zipf, seed, "
+                          f"teacher; csv only: label)")
+    chapters = dict(profile.chapters)
+    if profile.data.is_synthetic and not merged.is_synthetic:     # the synthetic-data page
+        chapters.setdefault("synthetic_data", {"shown_profile": name})  # shows the original's
+    return dataclasses.replace(profile, data=merged, chapters=chapters)
+
+
+def book_profile(args: argparse.Namespace) -> str:
+    """``--profile``, or with ``--data`` overrides a profile file written under ``<out>/profiles``
+    (:func:`embcollapse.book.derived_profile`), so the notebooks read the same settings."""
+    if not args.data:
+        return args.profile
+    from . import book
+
+    return str(book.derived_profile(profile_with_data(args.profile, args.data), args.out))
 
 
 def cmd_book(args: argparse.Namespace) -> int:
@@ -59,17 +92,19 @@ def cmd_book(args: argparse.Namespace) -> int:
             page = book.render_notebook(args.notebook, args.out)
             print(f"\nThe page is at {page}")
         elif args.action == "run":
-            out_dir = book.executed_dir(args.profile, args.out)
-            for path in book.run_chapters(args.profile, args.chapter or None, params, out_dir):
+            profile = book_profile(args)
+            out_dir = book.executed_dir(profile, args.out)
+            for path in book.run_chapters(profile, args.chapter or None, params, out_dir):
                 print(path)
         else:
             if params or args.chapter:
                 raise ConfigError("book build runs every chapter with its profile values; use "
                                   "`book run --chapter ... -p ...` for overrides")
-            index = book.build_book(args.profile, execute=not args.no_execute, out=args.out)
+            index = book.build_book(book_profile(args), execute=not args.no_execute,
+                                    out=args.out)
             print(f"\nThe book is at {index}")
     except book.ChaptersFailed as err:
-        print(f"embcollapse: {err}; `embcollapse sweep --profile {args.profile} --status` "
+        print(f"embcollapse: {err}; `embcollapse sweep --profile {book_profile(args)} --status` "
               f"says which runs are missing", file=sys.stderr)
         if args.action == "build" and err.executed:
             print(f"The book (with the failed chapters' partial pages) is at {err.executed[0]}")
@@ -85,7 +120,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .results import ResultsStore
 
     sweep.check_backend(args.backend)
-    profile = load_profile(args.profile)
+    profile = profile_with_data(args.profile, args.data)
     if args.backend == "local" and not (args.status or args.dry_run):
         devices = (_sweep_devices(args.devices) if args.devices else
                    sweep.local_devices(_sweep_devices(profile.device)[0], profile.cpu_workers))
@@ -209,14 +244,15 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
     from .config import DataConfig
-    from .data import prepare, stats
+    from .data import names, prepare, stats
 
     if args.dataset == "csv":
-        if not args.path or not args.label:
-            raise ConfigError("data prepare csv needs PATH and --label COLUMN "
-                              "(--fields A,B,... defaults to every other column)")
+        if not args.path:
+            raise ConfigError("data prepare csv needs PATH (--label COLUMN defaults to the one "
+                              "column named label, click, ...; --fields A,B,... to every other "
+                              "column)")
         directory = prepare.prepare_csv(
-            args.path, args.label, _names(args.fields), _names(args.int_fields),
+            args.path, args.label or "", _names(args.fields), _names(args.int_fields),
             delimiter=args.delimiter, min_count=args.min_count or 1, vocab_fit=args.vocab_fit,
             split_seed=args.split_seed, max_bad_rows=args.max_bad_rows, out=args.out,
             force=args.force)
@@ -230,6 +266,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
             "split_seed": args.split_seed, "max_bad_rows": args.max_bad_rows}, "data")
         directory = prepare.ensure_prepared(config, force=args.force)
     print(stats.describe(directory))
+    print(names.next_steps(directory))
     return 0
 
 
@@ -240,7 +277,9 @@ def _names(text: str | None) -> list[str]:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from .data import movielens
 
-    print(movielens.fetch(args.dest))
+    folder = movielens.fetch(args.dest)
+    print(f"{folder}\nNext: embcollapse data prepare movielens-100k"
+          + ("" if args.dest is None else f" {folder}"))
     return 0
 
 
@@ -249,6 +288,11 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
     print(stats.describe(args.directory))
     return 0
+
+
+DATA_HELP = ("data setting over the profile's (repeatable): name=NAME as `data prepare` "
+             "printed it, or name=csv path=FILE [label=COLUMN] to prepare a CSV on first use; "
+             "also path=, min_count=, fraction=, rows= (synthetic)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,8 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="*")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default: the profile's)")
     p.add_argument("--hyper", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--data", action="append", default=[], metavar="KEY=VALUE",
-                   help="data override, e.g. rows=100000")
+    p.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help=DATA_HELP)
     p.add_argument("--results", type=Path, default=None, help="results store folder")
     p.set_defaults(func=cmd_train)
 
@@ -281,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="(run) notebook parameter override")
     p.add_argument("--no-execute", action="store_true",
                    help="(build) reuse the executed notebooks in <out>/executed/PROFILE")
+    p.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help=DATA_HELP)
     p.set_defaults(func=cmd_book)
 
     p = sub.add_parser("sweep", help="train every run a profile's chapters need (resumable)")
@@ -288,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chapter", action="append", default=[],
                    help="only this chapter's runs (repeatable); chapters: see `profiles NAME`")
     p.add_argument("--seeds", type=int, nargs="*")
+    p.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help=DATA_HELP)
     p.add_argument("--backend", default="local", help="local (default) or slurm (submitit)")
     p.add_argument("--devices", default=None,
                    help="local: auto, cpu, cuda:0,cuda:1 (one worker each) or all-gpus; "

@@ -13,7 +13,7 @@ import json
 import math
 import types
 import typing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -66,8 +66,10 @@ class TeacherConfig:
 class DataConfig:
     """Which data a run trains on and which part of it."""
 
-    name: str = "synthetic"        # synthetic | criteo | avazu | movielens-100k | a prepared dir
+    name: str = "synthetic"        # synthetic | criteo | avazu | movielens-100k | csv |
+                                   # a prepared name (`data prepare` prints it) or folder
     path: str = ""                 # raw file/folder ("" -> $EMBCOLLAPSE_DATA, then defaults)
+    label: str = ""                # csv: the 0/1 label column ("" -> label, click, ...)
     min_count: int = 0             # rarer values -> one OOV id per field; 0 = dataset default
     vocab_fit: str = "all"         # fit vocabularies on "all" rows (authors' code) or "train"
     max_bad_rows: float = 0.01     # share of malformed raw rows above which preparation stops
@@ -96,6 +98,23 @@ class DataConfig:
         _require(_finite(self.zipf) and self.zipf >= 0, "zipf", "a number >= 0", self.zipf)
         _require(_finite(self.fraction) and 0 < self.fraction <= 1, "fraction", "in (0, 1]",
                  self.fraction)
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.name == "synthetic"
+
+    def applicable_keys(self) -> tuple[str, ...]:
+        """The fields that apply to this dataset: synthetic-only settings (:data:`SYNTHETIC_ONLY`)
+        only for ``synthetic``, ``label`` only for ``csv``. The others are left out of every
+        dict of this configuration (:func:`to_dict`: profiles shown, run records)."""
+        skip = set(CSV_ONLY) if self.name != "csv" else set()
+        if not self.is_synthetic:
+            skip |= set(SYNTHETIC_ONLY)
+        return tuple(f.name for f in dataclasses.fields(self) if f.name not in skip)
+
+
+SYNTHETIC_ONLY = ("preset", "rows", "test_rows", "zipf", "seed", "teacher")  # synthetic data only
+CSV_ONLY = ("label",)                                           # DataConfig: data.name csv only
 
 
 @dataclass(frozen=True)
@@ -147,8 +166,22 @@ class RunConfig:
 
 
 def to_dict(config: Any) -> dict[str, Any]:
-    """A plain, JSON-ready dict of a config dataclass."""
-    return json.loads(json.dumps(asdict(config), default=dict))
+    """A plain, JSON-ready dict of a config dataclass. A :class:`DataConfig` keeps only the
+    keys that apply to its dataset (:meth:`DataConfig.applicable_keys`)."""
+    return json.loads(json.dumps(_plain(config), default=dict))
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` that leaves out a data configuration's inapplicable keys."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        keys = (value.applicable_keys() if isinstance(value, DataConfig)
+                else [f.name for f in dataclasses.fields(value)])
+        return {k: _plain(getattr(value, k)) for k in keys}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _type_name(tp: Any) -> str:

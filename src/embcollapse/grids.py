@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
-                       MultiEmbeddingParams, OverfittingParams, RegularizedParams, TheoryParams,
+                       MultiEmbeddingParams, OverfittingParams, RegularizedParams,
+                       SyntheticDataParams, TheoryParams,
                        WhenCollapseParams, chapter_params)
 from .config import Profile, RunConfig
 from .identity import resolved_key
@@ -158,7 +159,13 @@ def when_collapse(p: WhenCollapseParams) -> list[Run]:
     return runs
 
 
+def synthetic_data(p: SyntheticDataParams) -> list[Run]:
+    """The synthetic-data page shows data, no trained run."""
+    return []
+
+
 GRIDS: dict[str, Callable[[Any], list[Run]]] = {
+    "synthetic_data": synthetic_data,
     "collapse": collapse, "theory": theory, "regularized": regularized,
     "dnn_overfitting": dnn_overfitting, "multi_embedding": multi_embedding,
     "how_it_works": how_it_works, "data_size": data_size, "appendices": appendices,
@@ -166,8 +173,13 @@ GRIDS: dict[str, Callable[[Any], list[Run]]] = {
 }
 
 
+SYNTHETIC_ONLY = ("when_collapse",)    # chapters that vary the synthetic data's teacher
+
+
 def chapter_runs(profile: Profile, chapter: str, params: Any = None) -> list[Run]:
     """The runs of ``chapter`` under ``profile`` (``params``: already resolved parameters)."""
+    if chapter in SYNTHETIC_ONLY and not profile.data.is_synthetic:
+        return []
     params = params if params is not None else chapter_params(profile, chapter)
     return GRIDS[chapter](params)
 

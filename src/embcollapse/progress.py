@@ -131,7 +131,8 @@ class RunReporter:
         if record is None:
             text = f"{head} FAILED after {duration(seconds)} ({error}); {duration(left)} left"
         else:
-            text = (f"{head} best epoch {record['best_epoch']}, valid AUC "
+            cap = " (the epoch cap: AUC still rising)" if record.get("hit_epoch_cap") else ""
+            text = (f"{head} best epoch {record['best_epoch']}{cap}, valid AUC "
                     f"{record['valid']['auc']:.4f}, {duration(seconds)}, "
                     f"{duration(left)} left")
         self._print(text)

@@ -6,8 +6,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from pathlib import Path
+
 from . import paths
-from .config import DataConfig, Profile, TrainConfig
+from .config import ConfigError, DataConfig, Profile, TrainConfig
 from .data.stats import summary
 
 
@@ -28,6 +30,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     ``mean_ia`` is :func:`run_ia` (ME: sets side by side); ``mean_ia_per_set`` the mean of
     :func:`per_set_ia` (the same for SE).
     """
+    from .train import at_epoch_cap
+
     rows = []
     for r in records:
         cfg = r["config"]
@@ -38,6 +42,7 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "valid_auc": r["valid"]["auc"], "mean_ia": run_ia(r),
             "mean_ia_per_set": float(np.mean(per_set_ia(r))),
             "best_epoch": r["best_epoch"], "epochs": len(r["history"]),
+            "hit_epoch_cap": at_epoch_cap(r),
             "train_seconds": r["train_seconds"], "num_parameters": r["num_parameters"],
             "device": r["device"], "run_id": r["run_id"],
         })
@@ -117,17 +122,65 @@ def paper_auc(dataset: str = "criteo") -> pd.DataFrame:
     return out
 
 
+def dataset_name(data: DataConfig) -> str:
+    """The dataset's name for a reader: ``movielens-100k``, ``criteo``, or for a CSV its file's
+    name (never a prepared folder's hashed name); from the prepared ``meta.json``."""
+    if data.is_synthetic:
+        return f"synthetic '{data.preset}'"
+    meta = _prepared_meta(data)
+    if meta is None:
+        return Path(data.name).name
+    files = meta.get("source", {}).get("files") or []
+    if meta.get("name") == "csv" and files:
+        return Path(files[0]["path"]).name
+    return str(meta.get("name", Path(data.name).name))
+
+
+def _prepared_meta(data: DataConfig) -> dict[str, Any] | None:
+    from .data.dataset import prepared_directory
+    from .data.storage import read_meta
+
+    try:
+        return read_meta(prepared_directory(data))
+    except ConfigError:         # the data is not here: say what the configuration says
+        return None
+
+
 def describe_data(data: DataConfig) -> str:
-    """A short description of a data configuration for captions."""
-    if data.name == "synthetic":
-        frac = "" if data.fraction == 1.0 else f", {data.fraction:.0%} of train"
+    """A short description of a data configuration for captions: the dataset's name
+    (:func:`dataset_name`) and the settings its preparation actually used."""
+    frac = "" if data.fraction == 1.0 else f"{data.fraction * 100:g}% of train"
+    if data.is_synthetic:
         test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
         return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
-                f"{data.seed}{frac})")
-    frac = "" if data.fraction == 1.0 else f"{data.fraction:.0%} of train, "
-    source = f" from {data.path}" if data.path else ""
-    return (f"{data.name}{source} ({frac}min count {data.min_count or 'default'}, "
-            f"vocabulary on {data.vocab_fit} rows, split seed {data.split_seed})")
+                f"{data.seed}{', ' + frac if frac else ''})")
+    meta = _prepared_meta(data) or {}
+    parts = [frac] if frac else []
+    if "rows" in meta:
+        parts.append(f"{meta['rows']:,} rows, {len(meta['field_dims'])} fields")
+    if "min_count" in meta:
+        parts.append(f"min count {meta['min_count']}")
+    fit = meta.get("vocab_fit", {}).get("on", data.vocab_fit)
+    parts += [f"vocabulary on {fit} rows", f"split seed {data.split_seed}"]
+    return f"{dataset_name(data)} ({', '.join(parts)})"
+
+
+def epoch_cap_note(records: Iterable[Mapping[str, Any]]) -> str:
+    """A sentence naming the runs whose validation AUC was still rising at the epoch cap
+    ("" when none): their numbers are those of under-trained models."""
+    from .train import at_epoch_cap
+
+    capped = [r for r in records if at_epoch_cap(r)]
+    if not capped:
+        return ""
+    cap = capped[0]["config"]["train"]["max_epochs"]
+    names = ", ".join(sorted({f"{r['config']['model']['name']} K={r['config']['model']['embed_dim']}"
+                              + (f" M={r['config']['model']['num_sets']}"
+                                 if r["config"]["model"]["num_sets"] > 1 else "")
+                              for r in capped}))
+    return (f"**Epoch cap reached:** {len(capped)} of these runs had their best validation AUC "
+            f"in their last allowed epoch (`train.max_epochs` = {cap}), so they may be "
+            f"under-trained: {names}.")
 
 
 def protocol_departures(train: TrainConfig) -> list[str]:
@@ -173,6 +226,24 @@ class ChapterContext:
         self.store = ResultsStore()
         use_style()
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether this profile trains on synthetic data (with a known labelling teacher)."""
+        return self.profile.data.is_synthetic
+
+    @property
+    def dataset(self) -> str:
+        """The dataset's name for the page (:func:`dataset_name`)."""
+        return dataset_name(self.profile.data)
+
+    def skipped(self, what: str) -> Any:
+        """The one sentence a section that needs generated data shows on real data (it says
+        what the section would show and why it is left out)."""
+        from IPython.display import Markdown
+
+        return Markdown(f"*{what} needs data generated from a known labelling model; this "
+                        f"build trains on {self.dataset}, so it is left out.*")
+
     def run_config(self, model: dict[str, Any], seed: int, **overrides: Any):
         """The run of ``model`` (a ModelConfig mapping) under this chapter's profile."""
         return self.profile.run_config(model, seed=seed, **overrides)
@@ -195,18 +266,24 @@ class ChapterContext:
 
         items = [r if isinstance(r, Run) else Run(r, data or {}) for r in runs]
         configs = run_configs(self.profile, items, self.seed_override)
-        if self.profile.train_missing:
-            return self.store.load_or_run_many(configs, device=self.device)
-        stored = [c for c in configs if self.store.has(c)]
-        if len(stored) < len(configs):
-            from IPython.display import Markdown, display
+        from IPython.display import Markdown, display
 
-            display(Markdown(
-                f"**{len(configs) - len(stored)} of the {len(configs)} runs this section "
-                f"reads are not in the results store ({self.store.root}).** What follows "
-                f"uses the {len(stored)} stored ones; `embcollapse sweep --profile "
-                f"{self.profile.name}` trains the rest (`--status` lists them)."))
-        return [self.store.load(c) for c in stored]
+        if self.profile.train_missing:
+            records = self.store.load_or_run_many(configs, device=self.device)
+        else:
+            stored = [c for c in configs if self.store.has(c)]
+            if len(stored) < len(configs):
+                display(Markdown(
+                    f"**{len(configs) - len(stored)} of the {len(configs)} runs this section "
+                    f"reads (profile {self.profile.name}, data "
+                    f"{dataset_name(self.profile.data)}) are not trained yet.** What follows "
+                    f"uses the {len(stored)} trained ones; `embcollapse sweep --profile "
+                    f"{self.profile.name}` trains the rest (`--status` lists them)."))
+            records = [self.store.load(c) for c in stored]
+        note = epoch_cap_note(records)
+        if note:
+            display(Markdown(note))
+        return records
 
     def difference(self, records: Sequence[dict[str, Any]], frame: pd.DataFrame,
                    a: Mapping[str, Any], b: Mapping[str, Any]):

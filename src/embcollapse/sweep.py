@@ -205,12 +205,15 @@ def train_one(config: dict[str, Any], store_root: str, device: str) -> dict[str,
     The unit of work of every backend: importable, picklable arguments, no shared state. A run
     that is already stored is not trained again; an error is noted in the store and re-raised.
     """
+    from .train import at_epoch_cap
+
     store = ResultsStore(store_root)
     record = store.load_or_run(from_dict(RunConfig, config, "run"), device=device,
                                progress=False)
     return {"run_id": record["run_id"], "test_auc": record["test"]["auc"],
             "device": record["device"], "train_seconds": record["train_seconds"],
-            "best_epoch": record["best_epoch"], "valid": record["valid"]}
+            "best_epoch": record["best_epoch"], "valid": record["valid"],
+            "hit_epoch_cap": at_epoch_cap(record)}
 
 
 @dataclass

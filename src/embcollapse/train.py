@@ -158,7 +158,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         "best_epoch": best_epoch,
         "valid": {"auc": best_auc, "logloss": history[best_epoch - 1]["valid_logloss"]},
         "test": test,
-        "teacher_test_auc": data.teacher_auc("test"),
+        "hit_epoch_cap": hit_epoch_cap(history, best_epoch, tc.max_epochs),
         "field_names": list(data.field_names),
         "field_dims": list(data.field_dims),
         "field_ia": field_ia.tolist(),
@@ -171,9 +171,27 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         "torch_version": torch.__version__,
         "package_version": __version__,
     }
+    teacher = data.teacher_auc("test")
+    if teacher is not None:                # synthetic data only: the labelling teacher's AUC
+        record["teacher_test_auc"] = teacher
     return FitResult(record=record, state_dict=best_state,
                      test_labels=test_labels.astype(np.uint8),
                      test_scores=test_probs.astype(np.float32))
+
+
+def hit_epoch_cap(history: list[dict[str, Any]], best_epoch: int, max_epochs: int) -> bool:
+    """Whether training stopped at the epoch cap with its best validation AUC in the last
+    epoch: the AUC was still rising, so more epochs might have given a better model."""
+    return len(history) == max_epochs and best_epoch == max_epochs
+
+
+def at_epoch_cap(record: dict[str, Any]) -> bool:
+    """Whether a stored run hit the epoch cap (:func:`hit_epoch_cap`): its record's
+    ``hit_epoch_cap``, computed from its history for records stored before that key."""
+    if "hit_epoch_cap" in record:
+        return bool(record["hit_epoch_cap"])
+    return hit_epoch_cap(record["history"], record["best_epoch"],
+                         record["config"]["train"]["max_epochs"])
 
 
 def base_rate_logloss(train: Split, test: Split) -> float:

@@ -291,7 +291,8 @@ def sniff_delimiter(line: str) -> str:
 def csv_source(path: str | Path, label: str, fields: Sequence[str] = (),
                int_fields: Sequence[str] = (), delimiter: str | None = None,
                name: str = "csv") -> DelimitedSource:
-    """Any CSV/TSV with a header: a 0/1 ``label`` column, categorical ``fields`` (default:
+    """Any CSV/TSV with a header: a 0/1 ``label`` column ("": the one column named like a
+    label, :func:`.names.guess_label`), categorical ``fields`` (default:
     every column but the label) and optional integer fields (``int_fields``, a subset of
     ``fields``, bucketed like Criteo's).
 
@@ -307,6 +308,9 @@ def csv_source(path: str | Path, label: str, fields: Sequence[str] = (),
     header = first_line(path)
     delimiter = delimiter or sniff_delimiter(header)
     columns = split_header(header, delimiter)
+    if not label:
+        from .names import guess_label
+        label = guess_label(columns, path)
     fields = tuple(fields) or tuple(c for c in columns if c != label)
     spec = TableSpec(columns=columns, label=label, fields=fields,
                      int_fields=tuple(int_fields), delimiter=delimiter, header=True,

@@ -19,6 +19,7 @@ from .. import paths
 from ..atomic import clean_stale
 from ..config import DataConfig, to_dict
 from .errors import DataError
+from .names import prepared_by_name
 from .splits import SPLIT_FRACTIONS, PreparedData, Split, fraction_indices, split_indices
 from .storage import (PREPARATION_VERSION, PreparedWriter, array_problem, content_fingerprint,
                       is_prepared_dir, load_prepared, read_meta, read_meta_checked,
@@ -68,15 +69,34 @@ def prepare_synthetic(config: DataConfig) -> Path:
 def prepared_directory(config: DataConfig) -> Path:
     """The up-to-date prepared directory a data configuration names, prepared on first use.
 
-    ``config.name`` is ``synthetic``, a raw dataset known to :mod:`embcollapse.data.prepare`
-    (``criteo``, ``avazu``, ``movielens-100k``), or the path of a prepared directory.
+    ``config.name`` is ``synthetic``; ``csv`` (the raw file ``config.path``, prepared as
+    ``embcollapse data prepare csv`` would, see :mod:`.names`); a raw dataset known to
+    :mod:`embcollapse.data.prepare` (``criteo``, ``avazu``, ``movielens-100k``); or a prepared
+    directory, by path or by the short name ``data prepare`` printed.
     """
     if config.name == "synthetic":
         return prepare_synthetic(config)
-    if is_prepared_dir(config.name):
-        return Path(config.name).expanduser()
-    from .prepare import ensure_prepared  # readers import pyarrow: only when needed
+    if config.name == "csv":
+        return prepare_csv_config(config)
+    from .prepare import DATASETS, ensure_prepared  # readers import pyarrow: only when needed
+    if config.name not in DATASETS:
+        found = prepared_by_name(config.name)
+        if found is not None:
+            return found
     return ensure_prepared(config)
+
+
+def prepare_csv_config(config: DataConfig) -> Path:
+    """``data.name: csv``: the CSV/TSV at ``data.path`` prepared with ``data prepare csv``'s
+    defaults (fields: every column but the label; label: ``data.label`` or guessed)."""
+    from .prepare import prepare_csv
+
+    if not config.path:
+        raise DataError("data.name csv needs data.path, the CSV/TSV file (e.g. --data name=csv "
+                        "--data path=my.csv [--data label=click])")
+    return prepare_csv(config.path, config.label, min_count=config.min_count or 1,
+                       vocab_fit=config.vocab_fit, split_seed=config.split_seed,
+                       max_bad_rows=config.max_bad_rows)
 
 
 def data_fingerprint(config: DataConfig) -> str:

@@ -433,8 +433,9 @@ DATASETS: dict[str, DatasetInfo] = {
 
 def dataset_info(name: str) -> DatasetInfo:
     if name not in DATASETS:
-        raise DataError(f"data.name: unknown dataset {name!r}; known: synthetic, "
-                        f"{', '.join(DATASETS)}, or the path of a prepared directory")
+        raise DataError(f"data.name: unknown dataset {name!r}; known: synthetic, csv (with "
+                        f"data.path), {', '.join(DATASETS)}, or a prepared dataset's name (as "
+                        f"`embcollapse data prepare` prints it) or folder")
     return DATASETS[name]
 
 
@@ -515,16 +516,18 @@ def prepare_csv(path: str | Path, label: str, fields: Sequence[str] = (),
                 max_bad_rows: float = 0.01, out: Path | None = None, force: bool = False,
                 progress: bool = True) -> Path:
     """Prepare any CSV/TSV (see :func:`.csv.csv_source`; ``fields`` default to every column
-    but the label); train on it with
-    ``data.name=<the returned directory>``. The default directory is
-    ``<home>/data/csv-<file stem>-<hash of path and columns>``."""
+    but the label, ``label`` "" is guessed, :func:`.names.guess_label`); train on it with
+    ``data.name=<the directory's short name>`` (:func:`.names.short_name`). The default
+    directory is :func:`.names.csv_dir` (``<home>/data/csv-<file stem>``)."""
     from .csv import csv_source
+    from .names import csv_dir
 
     source = csv_source(path, label, fields, int_fields, delimiter)
+    label = source.spec.label
     options = PrepareOptions(min_count=min_count, vocab_fit=vocab_fit, split_seed=split_seed,
                              max_bad_rows=max_bad_rows)
     if out is None:
-        tag = hashlib.sha256(repr((str(source.path.resolve()), label, source.spec.fields,
-                                   tuple(int_fields), asdict(options))).encode()).hexdigest()
-        out = paths.home() / "data" / f"csv-{source.path.name.split('.')[0]}-{tag[:8]}"
+        out = csv_dir(source.path, label, source.spec.fields, tuple(int_fields), options.key(),
+                      (str(source.path.resolve()), label, source.spec.fields,
+                       tuple(int_fields), asdict(options)))
     return prepare_source(source, Path(out), options, force=force, progress=progress)
