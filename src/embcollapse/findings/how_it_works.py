@@ -1,13 +1,14 @@
 """Chapter "How multi-embedding works": Figures 9, 10a-10d and 17, Appendix E."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import paper
-from .base import CORRELATION_STRONG, Check, Finding, finding, illustration, not_run
+from .base import (CORRELATION_STRONG, Check, Finding, auc_check, finding, illustration,
+                   not_run, signed_with_interval)
 
 STANDARD_ERRORS = 2.0     # Figure 10a: "clearly more diverse" = mean gap above this many SEs
 
@@ -63,13 +64,15 @@ def figure_10b(agreement: Mapping[str, float], run_ids: Iterable[str] = ()) -> F
                    run_ids=run_ids)
 
 
-def figure_10c_10d(auc_at_top: Mapping[str, float], top: int, run_ids: Iterable[str] = ()
-                   ) -> list[Finding]:
+def figure_10c_10d(auc_at_top: Mapping[str, float], top: int, run_ids: Iterable[str] = (),
+                   differences: Mapping[str, Any] | None = None) -> list[Finding]:
     """The ablations scale worse: at the largest size each has lower AUC than ME.
 
     Args:
         auc_at_top: ``ME``, ``shared``, ``agree`` -> mean test AUC at ``top``x (missing keys:
             not run).
+        differences: ``shared``/``agree`` -> paired AUC(variant) - AUC(ME) at ``top``x; where
+            given, its interval decides.
     """
     out = []
     for key, variant, claim in (("Figure 10c", "shared", "one shared interaction scales worse"),
@@ -78,10 +81,12 @@ def figure_10c_10d(auc_at_top: Mapping[str, float], top: int, run_ids: Iterable[
             out.append(not_run(key, f"no ME and {variant} DCNv2 pair at {top}x in this build"))
             continue
         diff = auc_at_top[variant] - auc_at_top["ME"]
+        paired = (differences or {}).get(variant)
         out.append(finding(key, f"at {top}x AUC ME {auc_at_top['ME']:.4f}, {variant} "
-                           f"{auc_at_top[variant]:.4f}", f"{claim} (plotted only)",
-                           [Check(f"AUC {variant} minus ME at {top}x", diff, 0.0, "<")],
-                           run_ids=run_ids))
+                           f"{auc_at_top[variant]:.4f} (difference "
+                           f"{signed_with_interval(diff, paired)})", f"{claim} (plotted only)",
+                           [auc_check(f"AUC {variant} minus ME at {top}x", diff, 0.0, "<",
+                                      paired)], run_ids=run_ids))
     return out
 
 
@@ -97,7 +102,8 @@ def appendix_e(max_logit_difference: float, me_auc: float, se_auc: float,
 
 
 def figure_17(auc: pd.DataFrame, scale: int, run_ids: Mapping[str, Iterable[str]] | None = None,
-              table_1_run_ids: Iterable[str] = ()) -> list[Finding]:
+              table_1_run_ids: Iterable[str] = (),
+              differences: Mapping[str, Mapping[str, Any]] | None = None) -> list[Finding]:
     """ME keeps improving with size under the orthogonality penalty (17a) and for DNN (17b),
     where SE does not.
 
@@ -106,6 +112,9 @@ def figure_17(auc: pd.DataFrame, scale: int, run_ids: Mapping[str, Iterable[str]
         run_ids: model -> the run ids of its SE and ME runs at ``scale``x.
         table_1_run_ids: the runs Table 1 judges; a model whose runs at ``scale``x are among
             them has its ME - SE comparison judged there, not again here.
+        differences: model -> ``{"me_gain": ..., "me_minus_se": ...}``, paired differences
+            AUC(ME, scale) - AUC(SE, 1x) and AUC(ME, scale) - AUC(SE, scale); their intervals
+            decide where given.
     Checks, per item: ME AUC change from 1x to ``scale``x > 0 (ME grows); ME minus SE at
     ``scale``x > 0 (ME grows more than SE over the same sizes), unless Table 1 holds it.
     """
@@ -120,12 +129,16 @@ def figure_17(auc: pd.DataFrame, scale: int, run_ids: Mapping[str, Iterable[str]
             continue
         me_gain = float(part[("ME", scale)] - part[("SE", 1)])
         se_gain = float(part[("SE", scale)] - part[("SE", 1)])
-        checks = [Check(f"{name} ME AUC change 1x to {scale}x", me_gain, 0.0, ">")]
+        paired = (differences or {}).get(name, {})
+        checks = [auc_check(f"{name} ME AUC change 1x to {scale}x", me_gain, 0.0, ">",
+                            paired.get("me_gain"))]
         ids = run_ids.get(name, ())
         shared_evidence = bool(ids) and set(ids) <= in_table_1
         if not shared_evidence:
-            checks.append(Check(f"{name} ME minus SE at {scale}x", me_gain - se_gain, 0.0, ">"))
-        out.append(finding(key, f"{name}: AUC change 1x to {scale}x ME {me_gain:+.4f}, "
+            checks.append(auc_check(f"{name} ME minus SE at {scale}x", me_gain - se_gain, 0.0,
+                                    ">", paired.get("me_minus_se")))
+        out.append(finding(key, f"{name}: AUC change 1x to {scale}x ME "
+                           f"{signed_with_interval(me_gain, paired.get('me_gain'))}, "
                            f"SE {se_gain:+.4f}", "ME improves with size where SE does not "
                            "(plotted only)", checks, run_ids=ids,
                            note=f"ME minus SE at {scale}x is judged by Table 1 (the same runs)."
