@@ -1,12 +1,11 @@
 """Tables for the notebooks: run records as data frames, the paper's numbers, and captions."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-
-from pathlib import Path
 
 from . import paths
 from .config import ConfigError, DataConfig, Profile, TrainConfig
