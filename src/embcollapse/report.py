@@ -311,8 +311,9 @@ class ChapterContext:
         build = current_build(self.profile)
         records = list(records or [])
         seeds = sorted({r["config"]["seed"] for r in records})
-        for f in found:
-            record_claim(build, f, self.caption(records=records), seeds)
+        for f in found:        # an item not run rests on no seeds
+            record_claim(build, f, self.caption(records=records),
+                         () if f.status in ("not run", "diagram") else seeds)
         return Markdown("\n\n".join(f.summary_line() for f in found))
 
     def caption(self, extra: str = "", records: Iterable[dict[str, Any]] | None = None) -> str:
