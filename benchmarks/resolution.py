@@ -25,7 +25,7 @@ from common import print_table, write_json  # noqa: E402
 from embcollapse import grids  # noqa: E402
 from embcollapse.chapters import chapter_params  # noqa: E402
 from embcollapse.config import load_profile  # noqa: E402
-from embcollapse.intervals import delong_paired  # noqa: E402
+from embcollapse.intervals import combine_seeds, delong_paired  # noqa: E402
 from embcollapse.models.sizes import size_preset  # noqa: E402
 from embcollapse.results import ResultsStore  # noqa: E402
 
@@ -85,11 +85,9 @@ def main() -> None:
             continue
         per_seed = statistics.fmean(ses)
         spread = statistics.stdev(diffs) if len(diffs) > 1 else float("nan")
-        combined = (spread ** 2 / len(diffs) if len(diffs) > 1 else 0.0) + \
-            statistics.fmean(s * s for s in ses)
         rows.append({"comparison": label, "seeds": len(diffs), "test_rows": n,
                      "mean_diff": statistics.fmean(diffs), "per_seed_se": per_seed,
-                     "between_seed_sd": spread, "combined_se": combined ** 0.5,
+                     "between_seed_sd": spread, "combined_se": combine_seeds(diffs, ses).se,
                      "rows_for_se_0.0002": int(n * (per_seed / TARGET_SE) ** 2)})
     print_table(rows)
     write_json(f"resolution_{profile.name}", rows, profile=profile.name)
