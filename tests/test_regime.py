@@ -1,6 +1,7 @@
 """Criteria of the synthetic regime: exact cases of each computation."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,62 @@ def test_the_default_and_regime_profiles_meet_every_criterion(name: str) -> None
     profile = load_profile(name)
     sample = sample_files().get("criteo")
     table = regime.regime_criteria(profile.data, regime.grid_max_embed_dim(profile.chapters),
-                                   sample, TABLE4, ceiling_rows=50_000)
+                                   sample, TABLE4, ceiling_rows=50_000, train=profile.train)
+    assert table.criterion.str.contains("travel").any()
     judged = table if sample is not None else table[~table.criterion.str.startswith("Zipf")]
     assert judged["met"].all(), table.to_string()
+
+
+def test_head_row_travel_exact() -> None:
+    # 4,096 rows in batches of 2,048: two updates; a vocabulary whose bound is 1e-3
+    rows = 6_000_000 - 10
+    assert regime.xavier_bound(rows, 10) == pytest.approx(1e-3)
+    assert regime.head_row_travel(4096, 2048, 1e-3, rows, 10) == pytest.approx(2.0)
+    assert regime.head_row_travel(4097, 2048, 1e-3, rows, 10) == pytest.approx(3.0)
+
+
+def test_criteos_travel_comes_from_table_4_and_the_paper_profile() -> None:
+    from embcollapse.config import load_profile
+
+    paper = load_profile("paper").train
+    updates = -(-int(0.8 * 45.8e6) // paper.batch_size)       # Table 4: 45.8M instances
+    expected = updates * paper.lr / (6 / (1.08e6 + 10)) ** 0.5  # 1.08M features
+    assert regime.criteo_head_row_travel(TABLE4) == pytest.approx(expected)
+
+
+def _dynamics(batch_size: int, init_rows: int, rows: int = 187_500) -> bool:
+    from embcollapse.config import TrainConfig, load_profile
+
+    data = dataclasses.replace(load_profile("default").data, rows=rows)
+    train = TrainConfig(batch_size=batch_size, embed_init_rows=init_rows)
+    return bool(regime.dynamics_criterion(data, train, TABLE4)["met"])
+
+
+def test_dynamics_criterion_on_both_sides_of_its_threshold() -> None:
+    from embcollapse.config import TrainConfig, load_profile
+
+    profile = load_profile("default")
+    assert regime.dynamics_criterion(profile.data, profile.train, TABLE4)["met"]
+    assert not _dynamics(2048, 0)            # the settings before issue 19: 1/6781
+    assert not _dynamics(2048, 1_080_000)    # Criteo's init alone: 1/242
+    assert _dynamics(512, 1_080_000)         # 1/61
+    # exactly at the threshold: choose the training rows that give Criteo's travel / 100
+    criteo = regime.criteo_head_row_travel(TABLE4)
+    train = TrainConfig(batch_size=1, lr=1e-3, embed_init_rows=1_080_000)
+    bound = regime.xavier_bound(1_080_000, 10)
+    updates = int(criteo / 100 * bound / 1e-3)
+    rows_at = (updates + 1) / regime.CRITEO_TRAIN_SHARE   # a hair over: met
+    data = dataclasses.replace(profile.data, rows=int(rows_at) + 1)
+    assert regime.dynamics_criterion(data, train, TABLE4)["met"]
+    data = dataclasses.replace(profile.data, rows=int((updates - 1) / regime.CRITEO_TRAIN_SHARE))
+    assert not regime.dynamics_criterion(data, train, TABLE4)["met"]
+
+
+def test_achieved_drift_row_on_both_sides() -> None:
+    from embcollapse.config import load_profile
+
+    profile = load_profile("default")
+    for drift, met in ((regime.HEAD_DRIFT_MIN, True), (regime.HEAD_DRIFT_MIN - 0.01, False)):
+        table = regime.regime_criteria(profile.data, 40, None, TABLE4, ceiling_rows=20_000,
+                                       train=profile.train, measured_drift=(drift, "run x"))
+        assert table.iloc[-1]["met"] == met and "run x" in table.iloc[-1]["criterion"]

@@ -90,3 +90,46 @@ def test_metrics_helpers() -> None:
     assert auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
     assert np.isnan(auc(np.array([1, 1]), np.array([0.3, 0.4])))
     assert logloss(np.array([1.0, 0.0]), np.array([0.5, 0.5])) == pytest.approx(np.log(2))
+
+
+def test_embed_init_rows_draws_tables_with_that_vocabularys_bound() -> None:
+    """The knob redraws only the embedding tables, within +-sqrt(6 / (rows + K)); every other
+    weight keeps the draw it has without the knob; the rebuilt start is the same."""
+    import math
+
+    from embcollapse.results import initial_model
+    from embcollapse.train import build_run_model, seed_everything
+
+    model, dims = ModelConfig(name="dcnv2", embed_dim=8, num_sets=2), [30, 50, 7]
+    seed_everything(3)
+    own = build_run_model(model, TrainConfig(), dims)
+    seed_everything(3)
+    wide = build_run_model(model, TrainConfig(embed_init_rows=1_000_000), dims)
+    bound = math.sqrt(6 / (1_000_000 + 8))
+    w = wide.embedding.embedding.weight
+    assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound
+    assert own.embedding.embedding.weight.abs().max() > 10 * bound    # own bound ~0.3
+    others = [k for k in own.state_dict() if not k.startswith("embedding.")]
+    assert others and all(torch.equal(own.state_dict()[k], wide.state_dict()[k]) for k in others)
+    record = {"config": {"seed": 3, "model": {"name": "dcnv2", "embed_dim": 8, "num_sets": 2,
+                                              "hyper": {}},
+                         "train": {"embed_init_rows": 1_000_000}}, "field_dims": dims}
+    assert torch.equal(initial_model(record).embedding.embedding.weight, w)
+    record["config"]["train"] = {}
+    assert torch.equal(initial_model(record).embedding.embedding.weight,
+                       own.embedding.embedding.weight)
+
+
+def test_embed_init_rows_is_checked_and_changes_the_run_id_only_when_set() -> None:
+    from embcollapse.config import ConfigError
+    from embcollapse.identity import hash_identity
+    from embcollapse.config import to_dict
+
+    with pytest.raises(ConfigError, match="embed_init_rows"):
+        TrainConfig(embed_init_rows=-1)
+    config = to_dict(RunConfig(train=TrainConfig()))
+    without = {**config, "train": {k: v for k, v in config["train"].items()
+                                   if k != "embed_init_rows"}}
+    assert hash_identity(config, "f", 2) == hash_identity(without, "f", 2)   # old ids kept
+    changed = {**config, "train": {**config["train"], "embed_init_rows": 5}}
+    assert hash_identity(changed, "f", 2) != hash_identity(config, "f", 2)

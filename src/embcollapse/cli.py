@@ -64,10 +64,11 @@ def profile_with_data(name: str, data: list[str]) -> Profile:
         raise ConfigError(f"--data {', '.join(wrong)}: not a setting of dataset "
                           f"{merged.name!r} (synthetic data only: preset, rows, zipf, seed, "
                           f"teacher; csv only: label)")
-    chapters = dict(profile.chapters)
+    chapters, train = dict(profile.chapters), profile.train
     if profile.data.is_synthetic and not merged.is_synthetic:     # the synthetic-data page
         chapters.setdefault("synthetic_data", {"shown_profile": name})  # shows the original's
-    return dataclasses.replace(profile, data=merged, chapters=chapters)
+        train = dataclasses.replace(train, embed_init_rows=0)   # real data: the authors' init
+    return dataclasses.replace(profile, data=merged, chapters=chapters, train=train)
 
 
 def book_profile(args: argparse.Namespace) -> str:

@@ -144,12 +144,19 @@ class TrainConfig:
     patience: int = 3             # epochs without a better validation AUC before stopping
     eval_batch_size: int = 16384
     track_ia: bool = True         # mean information abundance after every epoch
+    # Xavier bound of every embedding table as if the whole vocabulary had this many rows,
+    # sqrt(6 / (embed_init_rows + K)); 0 = the table's own vocabulary (the authors' init).
+    # A synthetic regime sets Criteo's (issue 19: a head row's travel, `embcollapse.regime`).
+    embed_init_rows: int = 0
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
             value = getattr(self, key)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
                      key, "an integer >= 1", value)
+        _require(isinstance(self.embed_init_rows, int) and not isinstance(self.embed_init_rows,
+                 bool) and self.embed_init_rows >= 0, "embed_init_rows",
+                 "an integer >= 0 (0: the table's own vocabulary)", self.embed_init_rows)
         _require(_finite(self.lr) and self.lr > 0, "lr", "a number > 0", self.lr)
         _require(_finite(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
                  "a number >= 0", self.weight_decay)

@@ -184,12 +184,17 @@ def epoch_cap_note(records: Iterable[Mapping[str, Any]]) -> str:
 
 def protocol_departures(train: TrainConfig) -> list[str]:
     """How ``train`` departs from the paper's protocol (Appendix C.2: Adam, learning rate,
-    weight decay, batch size, early stopping patience), e.g. ``["patience 1 (paper: 3)"]``."""
+    weight decay, batch size, early stopping patience, embedding initialisation), e.g.
+    ``["patience 1 (paper: 3)"]``."""
     paper = TrainConfig()
-    return [f"{label} {getattr(train, key)} (paper: {getattr(paper, key)})"
-            for key, label in (("lr", "learning rate"), ("weight_decay", "weight decay"),
-                               ("batch_size", "batch size"), ("patience", "early-stopping patience"))
-            if getattr(train, key) != getattr(paper, key)]
+    out = [f"{label} {getattr(train, key)} (paper: {getattr(paper, key)})"
+           for key, label in (("lr", "learning rate"), ("weight_decay", "weight decay"),
+                              ("batch_size", "batch size"), ("patience", "early-stopping patience"))
+           if getattr(train, key) != getattr(paper, key)]
+    if train.embed_init_rows != paper.embed_init_rows:
+        out.append(f"embedding tables drawn with the Xavier bound of a {train.embed_init_rows:,}-row "
+                   "vocabulary (paper: the table's own)")
+    return out
 
 
 def caption(profile: Profile, seeds: Sequence[int], device: str, extra: str = "") -> str:

@@ -90,13 +90,13 @@ def initial_model(record: dict[str, Any]) -> torch.nn.Module:
     Training seeds every generator with the run's seed, then builds the model
     (:func:`embcollapse.train.fit`); this does the same, so the weights are the run's start.
     """
-    from .config import ModelConfig, from_dict
-    from .models import model_from_config
-    from .train import seed_everything
+    from .config import ModelConfig, TrainConfig, from_dict
+    from .train import build_run_model, seed_everything
 
     seed_everything(record["config"]["seed"])
-    model = model_from_config(from_dict(ModelConfig, record["config"]["model"], "model"),
-                              record["field_dims"])
+    model = build_run_model(from_dict(ModelConfig, record["config"]["model"], "model"),
+                            from_dict(TrainConfig, record["config"]["train"], "train"),
+                            record["field_dims"])
     return model.eval()
 
 

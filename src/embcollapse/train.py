@@ -23,7 +23,7 @@ from .progress import tqdm
 
 from . import __version__
 from .analysis import model_spectra, run_field_ia
-from .config import RunConfig
+from .config import ModelConfig, RunConfig, TrainConfig
 from .data import PreparedData, load_dataset
 from .data.loader import BatchLoader
 from .data.splits import Split, check_trainable
@@ -38,6 +38,17 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def build_run_model(model: ModelConfig, train: TrainConfig, field_dims: list[int] | tuple[int, ...]
+                    ) -> nn.Module:
+    """The model a run starts from (generators already seeded): built from ``model``, its
+    embedding tables drawn again with the bound of ``train.embed_init_rows`` rows when set
+    (every other weight keeps its first draw)."""
+    built = model_from_config(model, field_dims)
+    if train.embed_init_rows:
+        built.embedding.reset_parameters(train.embed_init_rows)
+    return built
 
 
 CPU_FORWARD_ROWS = 2048   # rows per evaluation forward on a CPU: a loader batch of 16,384 rows
@@ -106,7 +117,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
     identity = identify(config, content_fingerprint(data.meta))
     tc = config.train
     seed_everything(config.seed)
-    model = model_from_config(config.model, data.field_dims).to(dev)
+    model = build_run_model(config.model, tc, data.field_dims).to(dev)
     optimizer = make_optimizer(model, tc.lr, tc.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed)

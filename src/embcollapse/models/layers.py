@@ -102,6 +102,7 @@ class FieldEmbedding(nn.Module):
     ``m*K:(m+1)*K``, so the M sets of a field side by side are its single-embedding table of size
     M*K. Each set is initialised Xavier-uniform on its own (sum_i D_i, K) table, as the authors'
     code does with one ``nn.Embedding`` per set: uniform in +-sqrt(6 / (sum_i D_i + K)).
+    :meth:`reset_parameters` can draw them with another vocabulary's bound.
     """
 
     def __init__(self, field_dims: Sequence[int], embed_dim: int, num_sets: int = 1) -> None:
@@ -111,7 +112,18 @@ class FieldEmbedding(nn.Module):
         self.embedding = nn.Embedding(sum(self.field_dims), num_sets * embed_dim)
         self.register_buffer("offsets", torch.tensor(field_offsets(self.field_dims)),
                              persistent=False)
-        bound = math.sqrt(6.0 / (sum(self.field_dims) + embed_dim))   # xavier_uniform_ per set
+        self.reset_parameters()
+
+    def init_bound(self, init_rows: int = 0) -> float:
+        """Xavier-uniform bound of one set's table, sqrt(6 / (rows + K)), with ``rows`` the
+        tables' own vocabulary (``init_rows`` 0) or ``init_rows``."""
+        rows = init_rows if init_rows > 0 else sum(self.field_dims)
+        return math.sqrt(6.0 / (rows + self.embed_dim))
+
+    def reset_parameters(self, init_rows: int = 0) -> None:
+        """Draw every set uniform in +-:meth:`init_bound` (``xavier_uniform_`` per set when
+        ``init_rows`` is 0)."""
+        bound = self.init_bound(init_rows)
         nn.init.uniform_(self.embedding.weight, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
