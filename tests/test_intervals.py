@@ -141,3 +141,14 @@ def test_paired_over_seeds_combines_and_checks_rows() -> None:
     y = seeds[0][0]
     with pytest.raises(ValueError, match="same test rows"):
         paired_over_seeds([(y, seeds[0][1], 1 - y, seeds[0][2])])
+
+
+def test_mean_t_interval_uses_students_t() -> None:
+    from embcollapse.intervals import mean_t_interval
+
+    d = mean_t_interval([1.0, 2.0, 3.0], unit="seeds")      # mean 2, SE 1/sqrt(3), 2 df
+    assert d.diff == pytest.approx(2.0) and d.se == pytest.approx(3 ** -0.5)
+    assert d.high - d.diff == pytest.approx(4.302653 * 3 ** -0.5, rel=1e-5)   # t_0.975,2
+    assert d.method == "t over seeds" and d.n == 3
+    one = mean_t_interval([0.5])
+    assert one.diff == 0.5 and np.isnan(one.low)

@@ -119,6 +119,8 @@ class WhenCollapseParams(ChapterParams):
     me_sets: int = 4                                # at K = me_sets * me_embed_dim
     ranks: tuple[int, ...] = (8, 80)                # teacher ranks (interaction as the profile)
     interactions: tuple[str, ...] = ("fm", "projected")  # kinds (rank as the profile)
+    init_rows: tuple[int, ...] = ()   # train.embed_init_rows levels (0: the tables' own) at the
+                                      # profile's data: how far a row travels from its start
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,13 @@ class Run:
     """One run of a chapter before seeds: a model (a ModelConfig mapping) and data overrides.
 
     ``first_seed_only``: the chapter analyses one trained model, so only the first seed is
-    needed. ``seeds``: the seeds of this run (the chapter's ``seeds``); None: the profile's.
+    needed. ``train``: training overrides (chapter 09's init levels). ``seeds``: the seeds of this run (the chapter's ``seeds``); None: the profile's.
     """
 
     model: Mapping[str, Any]
     data: Mapping[str, Any] = field(default_factory=dict)
     first_seed_only: bool = False
+    train: Mapping[str, Any] = field(default_factory=dict)   # training overrides
     seeds: tuple[int, ...] | None = None
 
     @property
@@ -146,16 +147,36 @@ def teacher_variants(p: WhenCollapseParams) -> dict[str, dict[str, Any]]:
     return out
 
 
-@chapter_grid
-def when_collapse(p: WhenCollapseParams) -> list[Run]:
-    """For every teacher variant: SE at each K and at the ME's total size, and the ME."""
+def init_label(rows: int) -> str:
+    """A chapter-09 init level's label: ``init as 1,080,000 rows`` or ``own-vocabulary init``."""
+    return f"init as {rows:,} rows" if rows else "own-vocabulary init"
+
+
+def init_variants(p: WhenCollapseParams) -> dict[str, dict[str, Any]]:
+    """The training overrides of chapter 09's init axis, by label: each ``init_rows`` level
+    (``train.embed_init_rows``) at the profile's data and batch size."""
+    return {init_label(r): {"embed_init_rows": r} for r in p.init_rows}
+
+
+def _variant_runs(p: WhenCollapseParams, data: Mapping[str, Any] | None = None,
+                  train: Mapping[str, Any] | None = None) -> list[Run]:
+    """SE at each K and at the ME's total size, and the ME, under one variant."""
     total = p.me_sets * p.me_embed_dim
     sizes = sorted(set(p.embed_dims) | {total})
+    models = [{"name": p.model, "embed_dim": k} for k in sizes]
+    models.append({"name": p.model, "embed_dim": p.me_embed_dim, "num_sets": p.me_sets})
+    return [Run(m, dict(data or {}), train=dict(train or {})) for m in models]
+
+
+@chapter_grid
+def when_collapse(p: WhenCollapseParams) -> list[Run]:
+    """For every teacher variant and every init level: SE at each K and at the ME's total
+    size, and the ME."""
     runs = []
     for data in teacher_variants(p).values():
-        runs += [Run({"name": p.model, "embed_dim": k}, data) for k in sizes]
-        runs.append(Run({"name": p.model, "embed_dim": p.me_embed_dim, "num_sets": p.me_sets},
-                        data))
+        runs += _variant_runs(p, data=data)
+    for train in init_variants(p).values():
+        runs += _variant_runs(p, train=train)
     return runs
 
 
@@ -193,7 +214,7 @@ def run_configs(profile: Profile, runs: Iterable[Run],
     for run in runs:
         chosen = tuple(seeds) if seeds is not None else (run.seeds or profile.seeds)
         for seed in (chosen[:1] if run.first_seed_only else chosen):
-            config = profile.run_config(run.model, seed=seed, data=run.data)
+            config = profile.run_config(run.model, seed=seed, data=run.data, train=run.train)
             configs.setdefault(resolved_key(config), config)
     return list(configs.values())
 

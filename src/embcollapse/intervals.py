@@ -207,3 +207,22 @@ def paired_over_seeds(seeds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, 
         diffs.append(d.diff)
         ses.append(d.se)
     return combine_seeds(diffs, ses, level)
+
+
+def mean_t_interval(values: Sequence[float], level: float = 0.95, unit: str = "fields"
+                    ) -> Difference:
+    """Mean of paired differences (one per unit: field, seed) with a Student-t ``level``
+    interval on ``n - 1`` degrees of freedom; ``method`` names the unit. NaN bounds with one
+    value (no spread to measure)."""
+    from scipy.stats import t as student_t
+
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0 or not 0.0 < level < 1.0:
+        raise ValueError(f"need at least one value and a level in (0, 1), got {x.size}, {level}")
+    mean = float(x.mean())
+    if x.size == 1:
+        return Difference(mean, float("nan"), float("nan"), float("nan"), level,
+                          f"t over {unit}", 1)
+    se = float(x.std(ddof=1) / np.sqrt(x.size))
+    half = float(student_t.ppf(0.5 + level / 2, x.size - 1)) * se
+    return Difference(mean, se, mean - half, mean + half, level, f"t over {unit}", int(x.size))

@@ -10,6 +10,7 @@ import pandas as pd
 from . import paths
 from .config import ConfigError, DataConfig, Profile, TrainConfig
 from .data.stats import summary
+from .intervals import Difference
 
 
 def run_ia(record: dict[str, Any]) -> float:
@@ -62,15 +63,38 @@ def paper_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
-def mean_normalized_ia(record: dict[str, Any]) -> float:
-    """Mean over fields of IA / IA(random table of the same shape) (paper Appendix I), from the
-    stored per-field IA; for multi-embedding, of each field's sets side by side, (D_i, M*K)."""
+def normalized_field_ia(record: dict[str, Any]) -> np.ndarray:
+    """Per field, IA / IA(random table of the same shape) (paper Appendix I), from the stored
+    per-field IA; for multi-embedding, of each field's sets side by side, (D_i, M*K). (N,)"""
     from .analysis import random_ia
 
     model = record["config"]["model"]
     width = model["embed_dim"] * model["num_sets"]
-    return float(np.mean([ia / random_ia(d, width)
-                          for ia, d in zip(record["field_ia_concat"], record["field_dims"])]))
+    return np.array([ia / random_ia(d, width)
+                     for ia, d in zip(record["field_ia_concat"], record["field_dims"])])
+
+
+def mean_normalized_ia(record: dict[str, Any]) -> float:
+    """Mean over fields of :func:`normalized_field_ia`."""
+    return float(np.mean(normalized_field_ia(record)))
+
+
+def normalized_ia_change(small: Sequence[dict[str, Any]], large: Sequence[dict[str, Any]]
+                         ) -> Difference:
+    """IA / random IA (:func:`normalized_field_ia`) of ``large``'s runs minus ``small``'s,
+    paired by seed: the mean over fields per seed, then a Student-t interval over the seeds
+    both have; with one common seed, over the fields of that seed (the seed spread is then not
+    in the interval: the method says "t over fields")."""
+    from .intervals import mean_t_interval
+
+    a = {r["config"]["seed"]: normalized_field_ia(r) for r in large}
+    b = {r["config"]["seed"]: normalized_field_ia(r) for r in small}
+    common = sorted(set(a) & set(b))
+    if not common:
+        raise ValueError("no seed has both runs")
+    if len(common) > 1:
+        return mean_t_interval([float(a[s].mean() - b[s].mean()) for s in common], unit="seeds")
+    return mean_t_interval(a[common[0]] - b[common[0]], unit="fields")
 
 
 def find_runs(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
