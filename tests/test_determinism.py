@@ -144,7 +144,7 @@ def test_two_fresh_builds_record_identical_claims_and_summary(builds: tuple[Buil
         in_build(build)
         found[build.home.name] = (build.claims(), build.summary())
     (claims_a, summary_a), (claims_b, summary_b) = found["first"], found["second"]
-    assert set(claims_a) == {"Figure 1a", "Figure 1b", "Figure 2"}
+    assert set(claims_a) == set(claims.items_of([CHAPTER])) >= {"Figure 1a", "Figure 2"}
     assert all(c["status"] != "not run" for c in claims_a.values()), claims_a
     differing = {k: differences(claims_a[k], claims_b[k]) for k in claims_a}
     assert claims_a.keys() == claims_b.keys() and not any(differing.values()), differing
