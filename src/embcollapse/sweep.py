@@ -194,7 +194,8 @@ def local_devices(device: str, cpu_workers: int = 1) -> list[str]:
 
 def threads_per_worker(devices: Sequence[str]) -> int:
     """Torch threads for each of ``devices``' workers: the cores shared out among the CPU
-    workers (at least one each)."""
+    workers (at least one each). Training itself runs on ``train.CPU_THREADS`` threads
+    whatever this gives, so a run's numbers do not depend on the worker."""
     cpu = sum(d == "cpu" for d in devices)
     return max(1, (os.cpu_count() or 1) // max(cpu, 1))
 

@@ -13,8 +13,9 @@ import copy
 import math
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -109,10 +110,41 @@ def _mean_ia(model: nn.Module) -> dict[str, float]:
     return out
 
 
+CPU_THREADS = 1   # torch threads of every CPU run, in whatever process trains it (a sweep's
+                  # worker, a notebook kernel, `embcollapse train`): the threads split the float
+                  # sums of matrix products, so with 2 threads a run's numbers differ from the
+                  # same run's with 1. Changing it changes every CPU run: bump SEMANTICS_VERSION.
+
+
+@contextmanager
+def training_threads(device: torch.device) -> Iterator[None]:
+    """On a CPU, run the block with :data:`CPU_THREADS` torch threads (the process's own
+    setting is restored after); elsewhere leave the setting alone."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(CPU_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def fit(config: RunConfig, data: PreparedData | None = None,
         device: str | torch.device | None = "auto", progress: bool = True) -> FitResult:
-    """Train ``config``'s model with early stopping; evaluate the best epoch on the test split."""
+    """Train ``config``'s model with early stopping; evaluate the best epoch on the test split.
+
+    On a CPU the whole fit runs on :data:`CPU_THREADS` threads, so a run's record does not
+    depend on the process that trains it (its thread count, its cores, other runs beside it).
+    """
     dev = resolve_device(device)
+    with training_threads(dev):
+        return _fit(config, data, dev, progress)
+
+
+def _fit(config: RunConfig, data: PreparedData | None, dev: torch.device,
+         progress: bool) -> FitResult:
     data = check_trainable(data if data is not None else load_dataset(config.data))
     identity = identify(config, content_fingerprint(data.meta))
     tc = config.train
@@ -180,6 +212,7 @@ def fit(config: RunConfig, data: PreparedData | None = None,
         "train_seconds": train_seconds,
         "device": str(dev) if dev.type == "cpu" else f"{dev} ({torch.cuda.get_device_name(dev)})",
         "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads() if dev.type == "cpu" else None,
         "package_version": __version__,
     }
     teacher = data.teacher_auc("test")

@@ -30,8 +30,11 @@ class DCNv2(MultiEmbeddingModel):
             the cross weights as lambda_ij * Q_ij and adds that weight times
             sum ||I - Q_ij Q_ij^T||_F^2 to :meth:`regularization` (Evidence III: 1e-5).
         agreement_weight: weight of the penalty that pulls the sets' interaction patterns
-            together (Figure 10d; the authors' code: 1.0): the variance over sets of each
-            block's squared Frobenius norm, averaged over layers and blocks.
+            together (Figure 10d): the variance over sets of each block's squared Frobenius
+            norm, averaged over layers and blocks. The paper says only that the divergence of
+            the sets' interaction weights is restricted by regularisation, and the authors'
+            published code has no such model, so this form and ``dcnv2-agree``'s weight 1.0
+            are our reading.
     """
 
     def __init__(self, field_dims: Sequence[int], embed_dim: int = 10, num_sets: int = 1,
