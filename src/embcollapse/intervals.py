@@ -293,6 +293,37 @@ def correlation_difference_interval(r_a: float, r_b: float, n: int, level: float
             d + math.sqrt((ua - r_a) ** 2 + (r_b - lb) ** 2))
 
 
+
+def verdict(difference: Difference, paper_direction: int) -> str:
+    """*reproduced* when the interval excludes zero on the paper's side (``paper_direction``
+    +1: the paper finds a > b; -1: a < b), *differs* when it excludes zero on the other side,
+    *not resolved* when it holds zero."""
+    if paper_direction not in (1, -1):
+        raise ValueError(f"paper_direction must be +1 or -1, got {paper_direction}")
+    low, high = difference.low * paper_direction, difference.high * paper_direction
+    low, high = min(low, high), max(low, high)
+    if low > 0:
+        return REPRODUCED
+    if high < 0:
+        return DIFFERS
+    return NOT_RESOLVED
+
+
+def paired_over_seeds(seeds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                      level: float = 0.95) -> Difference:
+    """AUC(a) - AUC(b) over seeds: ``seeds`` holds, per seed, ``(labels_a, scores_a, labels_b,
+    scores_b)`` (each (n,), as a run stores them); each seed's pair is compared with DeLong and
+    the seeds combined by :func:`combine_seeds`."""
+    diffs, ses = [], []
+    for labels_a, scores_a, labels_b, scores_b in seeds:
+        if len(labels_a) != len(labels_b) or not np.array_equal(labels_a, labels_b):
+            raise ValueError("the two runs were not scored on the same test rows (their labels "
+                             "differ); a paired comparison needs the same test split")
+        d = delong_paired(labels_a, scores_a, scores_b, level)
+        diffs.append(d.diff)
+        ses.append(d.se)
+    return combine_seeds(diffs, ses, level)
+
 def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson's score interval of a share ``successes / n`` (e.g. of fields where one table's
     IA is above another's); ``(0, 1)`` for ``n`` 0."""
