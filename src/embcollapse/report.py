@@ -289,8 +289,40 @@ class ChapterContext:
         """Paired AUC(a) - AUC(b) (:meth:`~embcollapse.results.ResultsStore.paired_difference`)
         of the runs whose rows of ``frame`` match ``a`` and ``b`` (``column: value``), paired
         by seed; None when they cannot be paired."""
-        return self.store.paired_difference(find_runs(records, frame, **a),
-                                            find_runs(records, frame, **b))
+        found = self.store.paired_difference(find_runs(records, frame, **a),
+                                             find_runs(records, frame, **b))
+        if found is not None and found.seeds < 2:
+            spread = self.seed_spread()
+            if spread is not None:
+                from dataclasses import replace
+
+                found = replace(found, seed_sd=spread.sd, seed_sd_source=spread.source)
+        return found
+
+    def seed_spread(self):
+        """The seed-to-seed sd of AUC differences measured in this build
+        (:class:`~embcollapse.intervals.SeedSpread`): pooled over the stored multi-seed
+        comparisons of the collapse chapter (each model's largest minus smallest K), the ones
+        the default profile gives three seeds. None when they have one seed or are not stored.
+        A one-seed difference uses it to say how many seeds it would need."""
+        if hasattr(self, "_seed_spread"):
+            return self._seed_spread
+        from .baselines import seed_spread
+        from .chapters import chapter_params
+        from .grids import collapse, run_configs
+
+        params = chapter_params(self.profile, "collapse")
+        configs = [c for c in run_configs(self.profile, collapse(params)) if self.store.has(c)]
+        stored = [self.store.load(c) for c in configs]
+        lo, hi = min(params.embed_dims), max(params.embed_dims)
+        diffs = []
+        for model in params.models:
+            def at(k):
+                return [r for r in stored if r["config"]["model"]["name"] == model
+                        and r["config"]["model"]["embed_dim"] == k]
+            diffs.append(self.store.paired_difference(at(hi), at(lo)))
+        self._seed_spread = seed_spread(diffs, "collapse-chapter (largest minus smallest K)")
+        return self._seed_spread
 
     def banner(self):
         """A line for the top of a chapter: which profile, data, seeds and device made it."""
