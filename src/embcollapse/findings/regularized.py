@@ -28,7 +28,8 @@ def ia_check(name: str, measured: float, difference: Any = None, initial: Any = 
 def figure_6_regularized(by_size: pd.DataFrame, run_ids: Iterable[str] = (),
                          auc_difference: Any = None,
                          ia_differences: Mapping[int, Any] | None = None,
-                         initial_ia_differences: Mapping[int, Any] | None = None) -> Finding:
+                         initial_ia_differences: Mapping[int, Any] | None = None,
+                         signature: Mapping[str, Any] | None = None) -> Finding:
     """With the orthogonality penalty IA is higher at every size, yet AUC does not grow.
 
     Args:
@@ -39,8 +40,12 @@ def figure_6_regularized(by_size: pd.DataFrame, run_ids: Iterable[str] = (),
         ia_differences: K -> regularised minus plain mean IA with a t interval over fields
             (:func:`embcollapse.baselines.field_difference`); where given, it decides.
         initial_ia_differences: K -> the same on the runs' initial tables (the baseline).
+        signature: :func:`overfitting_signature` of the regularised model at the largest K
+            (the paper: "training loss consistently decreasing and the validation AUC
+            dropping").
     Checks: regularised minus plain mean IA > 0 at each K; regularised AUC change from the
-    smallest to the largest K "not better" (below ``+AUC_RESOLUTION``).
+    smallest to the largest K "not better" (below ``+AUC_RESOLUTION``); with ``signature``,
+    the overfitting signature (as for DNN).
     """
     ks = sorted(by_size.index)
     ia_gain = by_size[("mean_ia", "dcnv2-reg")] - by_size[("mean_ia", "dcnv2")]
@@ -51,6 +56,8 @@ def figure_6_regularized(by_size: pd.DataFrame, run_ids: Iterable[str] = (),
     gain = float(auc[ks[-1]] - auc[ks[0]])
     checks.append(auc_claim(f"regularised AUC change K={ks[0]} to {ks[-1]}", gain,
                             "not better", auc_difference))
+    if signature is not None and signature["runs"]:
+        checks += _overfitting_checks(signature, int(ks[-1]), "regularised DCNv2")
     return finding("Figure 6 (regularized DCNv2)",
                    f"IA higher with the penalty at {int((ia_gain > 0).sum())}/{len(ks)} sizes; "
                    f"regularised AUC change from K={ks[0]} to K={ks[-1]}: "
@@ -99,14 +106,17 @@ def overfitting_signature(histories: Sequence[Sequence[Mapping[str, float]]],
             "valid_auc_change": mean_interval(auc, what="seeds")}
 
 
-def _overfitting_checks(signature: Mapping[str, Any], k: int) -> list[Check]:
+def _overfitting_checks(signature: Mapping[str, Any], k: int, model: str = "DNN"
+                        ) -> list[Check]:
     """Training loss falls after the best validation epoch while validation AUC drops by more
     than the band (early stopping alone stops on any drop, so a drop inside the band is the
     protocol, not the signature). One run: unresolved."""
     out = []
     for key, name, threshold, comparison in (
-            ("train_loss_change", f"DNN K={k}: train loss change, best to last epoch", 0.0, "<"),
-            ("valid_auc_change", f"DNN K={k}: validation AUC change, best to last epoch (worse)",
+            ("train_loss_change", f"{model} K={k}: train loss change, best to last epoch", 0.0,
+             "<"),
+            ("valid_auc_change", f"{model} K={k}: validation AUC change, best to last epoch "
+                                 f"(worse)",
              -AUC_RESOLUTION, "<")):
         d = signature[key]
         why = "" if signature["runs"] > 1 else \
@@ -143,9 +153,11 @@ def figure_6_dnn(normalized_ia: pd.Series, dnn_auc_by_k: pd.Series, dataset: str
     if signature is not None and signature["runs"]:
         checks += _overfitting_checks(signature, int(dnn.index[-1]))
     ref = paper.auc_change(dataset, "SE", 1, 10)
+    ours_sizes = f"ours: K={dnn.index[0]} to {dnn.index[-1]}"
     return finding("Figure 6 (DNN)", f"normalised IA DNN {normalized_ia['dnn']:.2f} vs DCNv2 "
                    f"{normalized_ia['dcnv2']:.2f}; DNN AUC change over K "
                    f"{signed_with_interval(gain, auc_difference)}",
-                   f"DNN less collapsed (plotted only); SE AUC change 1x to 10x: "
-                   f"{paper.signed(ref[ref.index.isin(['dnn', 'dcnv2'])])}", checks,
+                   f"DNN less collapsed (plotted only); SE AUC change 1x to 10x, K=10 to 100 "
+                   f"({ours_sizes}): {paper.signed(ref[ref.index.isin(['dnn', 'dcnv2'])])}",
+                   checks,
                    run_ids=run_ids)
