@@ -138,8 +138,8 @@ class Check:
                                     f"{self._of(b.measured, b.interval)}"
                                     for b in self.baselines) + ")"
         if self.outcome == "given":
-            out += (f", given by the {' and the '.join(self.given_by)}: an illustration, not "
-                    f"evidence, not counted")
+            out += (f", given by its baseline ({'; '.join(self.given_by)}): an illustration, "
+                    f"not evidence, not counted")
         if self.unresolved:
             out += f" ({self.unresolved})"
         return out
