@@ -182,3 +182,27 @@ def test_find_run_and_mean_normalized_ia() -> None:
           "field_ia_concat": [5.0, 6.0], "field_dims": [50, 80]}   # ME: (D_i, 2 * 4) tables
     assert mean_normalized_ia(me) == pytest.approx((5.0 / random_ia(50, 8)
                                                     + 6.0 / random_ia(80, 8)) / 2)
+
+
+def test_the_summary_says_what_of_each_claim_is_not_judged() -> None:
+    from embcollapse.claims import NOT_JUDGED, not_judged
+
+    assert not_judged("Figure 1a", "reproduced") == ""
+    assert not_judged("Figure 8b", "reproduced") == NOT_JUDGED["Figure 8b"]
+    assert "all of it" in not_judged("Figure 16", "illustration", "given by its baseline")
+    assert not_judged("Figure 8a", "shared", see="Table 1") == "judged by Table 1"
+    assert not_judged("Table 6", "not run") == "all of it (not run)"
+    from embcollapse.claims import ITEMS
+
+    assert set(NOT_JUDGED) <= set(ITEMS)
+
+
+def test_the_paper_column_names_the_papers_setting_beside_ours() -> None:
+    import pandas as pd
+
+    from embcollapse.findings import collapse, data_size
+
+    frame = pd.DataFrame([{"model": "dnn", "embed_dim": k, "mean": 0.8} for k in (5, 40)])
+    assert "K=10 to 100; ours: K=5 to 40" in collapse.figure_1a(frame).paper
+    ours = pd.DataFrame({"20": [19.6, 15.0]}, index=[0.03, 1.0])
+    assert "1% to 100% of Criteo (ours: 3% to 100% of our data)" in data_size.table_2(ours).paper

@@ -121,6 +121,54 @@ def test_combine_seeds_adds_between_seed_spread() -> None:
     c = combine_seeds([1.0, 2.0, 3.0], [0.5, 0.5, 0.5])
     assert c.diff == pytest.approx(2.0)
     assert c.se == pytest.approx(np.sqrt(1 / 3 + 0.25))
+    assert (c.seeds, c.seed_sd, c.test_se) == (3, pytest.approx(1.0), pytest.approx(0.5))
+
+
+def test_three_seeds_use_students_t_with_two_degrees_of_freedom() -> None:
+    from embcollapse.intervals import quantile
+
+    assert quantile(0.95) == pytest.approx(1.959964, rel=1e-6)
+    assert quantile(0.95, 2) == pytest.approx(4.302653, rel=1e-6)
+    assert quantile(0.95, 2) / quantile(0.95) == pytest.approx(2.195, abs=1e-3)
+    c = combine_seeds([1.0, 2.0, 3.0], [0.5, 0.5, 0.5])
+    assert c.high - c.diff == pytest.approx(4.302653 * c.se, rel=1e-6)
+    # one seed: the test rows' normal interval, flagged as one seed with no spread
+    one = combine_seeds([0.002], [0.0005])
+    assert one.seeds == 1 and np.isnan(one.seed_sd)
+
+
+def test_seeds_needed_from_the_measured_spread() -> None:
+    from embcollapse.intervals import quantile, seeds_needed
+
+    # sd 0.0017, test SE 0.0004: 0.003 from the threshold needs S with
+    # t(S-1) * sqrt(0.0017^2 / S + 0.0004^2) < 0.003
+    need = seeds_needed(0.003, 0.0017, 0.0004)
+    assert need == 4
+    ok = lambda s: quantile(0.95, s - 1) * np.sqrt(0.0017 ** 2 / s + 0.0004 ** 2) < 0.003  # noqa
+    assert ok(need) and not ok(need - 1)
+    assert seeds_needed(0.0003, 0.0017, 0.0004) is None      # the test rows alone are wider
+    assert seeds_needed(0.003, float("nan"), 0.0004) is None
+
+
+def test_intervals_for_means_over_fields_correlations_and_shares() -> None:
+    from embcollapse.intervals import (correlation_difference_interval, correlation_interval,
+                                       mean_interval, pooled_seed_sd, proportion_interval)
+
+    m = mean_interval([1.0, 2.0, 3.0])
+    assert m.diff == 2.0 and m.high - 2.0 == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
+    assert mean_interval([1.0]).high == np.inf
+    low, high = correlation_interval(0.5, 28)           # z = 0.5493, se = 0.2
+    assert low == pytest.approx(np.tanh(0.5493 - 1.96 * 0.2), abs=1e-3)
+    assert high == pytest.approx(np.tanh(0.5493 + 1.96 * 0.2), abs=1e-3)
+    assert correlation_interval(0.9, 3) == (-1.0, 1.0)
+    lo, hi = correlation_difference_interval(0.52, 0.68, 10)
+    assert lo < -0.16 < hi and lo > -2 and hi < 2
+    assert proportion_interval(10, 10)[1] == 1.0 and proportion_interval(10, 10)[0] < 0.8
+    three = combine_seeds([1.0, 2.0, 3.0], [0.1] * 3)
+    five = combine_seeds([1.0, 3.0, 1.0, 3.0, 2.0], [0.1] * 5)
+    sd, n, seeds = pooled_seed_sd([three, five, combine_seeds([1.0], [0.1])])
+    assert (n, seeds) == (2, 5)
+    assert sd == pytest.approx(np.sqrt((2 * 1.0 + 4 * 1.0) / 6))
     with pytest.raises(ValueError, match="one standard error per seed"):
         combine_seeds([1.0, 2.0], [0.1])
 
@@ -142,13 +190,3 @@ def test_paired_over_seeds_combines_and_checks_rows() -> None:
     with pytest.raises(ValueError, match="same test rows"):
         paired_over_seeds([(y, seeds[0][1], 1 - y, seeds[0][2])])
 
-
-def test_mean_t_interval_uses_students_t() -> None:
-    from embcollapse.intervals import mean_t_interval
-
-    d = mean_t_interval([1.0, 2.0, 3.0], unit="seeds")      # mean 2, SE 1/sqrt(3), 2 df
-    assert d.diff == pytest.approx(2.0) and d.se == pytest.approx(3 ** -0.5)
-    assert d.high - d.diff == pytest.approx(4.302653 * 3 ** -0.5, rel=1e-5)   # t_0.975,2
-    assert d.method == "t over seeds" and d.n == 3
-    one = mean_t_interval([0.5])
-    assert one.diff == 0.5 and np.isnan(one.low)

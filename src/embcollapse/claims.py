@@ -34,6 +34,32 @@ class PaperItem:
     key: str        # "Figure 8a", "Table 1", "Appendix E"
     claim: str      # what the paper shows with it
     chapter: str    # the book page that reproduces it ("" for none)
+    not_judged: str = ""   # a part of the paper's claim on this item that no check judges
+
+
+# parts of the paper's claims that no check of this build judges (shown on the summary)
+NOT_JUDGED: dict[str, str] = {
+    "Figure 3a": "the heat map itself (its column sums are Figure 3c's check)",
+    "Figure 8b": "'especially for fields with larger cardinality'",
+    "Figure 10b": "that the maps are 'visibly different' (judged only against the agreeing "
+                  "run)",
+    "Figure 11": "T5 itself: a smaller language model (MiniLM) stands in for it",
+    "Table 2": "the paper's reading that collapse at small data and small K comes from "
+               "limited data (only the ends of each column and ME against SE are compared)",
+    "Table 3": "the 2x to 10x sizes the paper also shows (only our largest size is compared)",
+}
+
+
+def not_judged(key: str, status: str, reason: str = "", see: str = "") -> str:
+    """What of the paper's claim on ``key`` this build does not judge ("" when all of it is):
+    all of it for an item shown without a verdict, else the parts in :data:`NOT_JUDGED`."""
+    whole = {"illustration": f"all of it (illustration: {reason})" if reason else
+             "all of it (illustration)",
+             "shared": f"judged by {see}" if see else "judged by another item",
+             "not run": "all of it (not run)", "diagram": "not an experiment"}
+    if status in whole:
+        return whole[status]
+    return NOT_JUDGED.get(key, "")
 
 
 CATALOGUE: tuple[PaperItem, ...] = (
@@ -209,6 +235,8 @@ def summary_frame(build: str) -> pd.DataFrame:
         rows.append({"item": item.key, "paper's claim": item.claim, "status": status,
                      "verdict": f"see {claim['see']}" if status == "shared" else status,
                      "ours": claim["ours"], "paper": claim["paper"], "rule": claim["rule"],
+                     "not judged": not_judged(item.key, status, claim.get("reason", ""),
+                                              claim.get("see", "")),
                      "checks": len(claim["checks"]), "runs": len(claim["run_ids"]),
                      "seeds": len(claim.get("seeds") or []) or "",
                      "page": item.chapter, "recorded": claim["time"]})

@@ -298,8 +298,8 @@ class Profile:
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
     seeds: tuple[int, ...] = (0,)
     train_missing: bool = True               # notebooks train missing runs (else: sweep first)
-    cpu_workers: int = 1                     # on a CPU: runs trained side by side, each with
-                                             # cores / cpu_workers threads
+    cpu_workers: int = 1                     # on a CPU: runs trained side by side (every CPU
+                                             # run on one torch thread: train.CPU_THREADS)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     chapters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

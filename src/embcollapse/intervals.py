@@ -9,7 +9,13 @@ uncertainty of their AUC difference is far smaller than that of either AUC. Thre
 - :func:`bootstrap_paired` -- the same difference resampled over test rows (a cross-check of the
   DeLong standard error, which assumes nothing about the scores but is asymptotic).
 - :func:`combine_seeds` -- the mean difference over seeds with an interval that holds both the
-  spread between seeds and the test-set noise of each (method in its docstring).
+  spread between seeds and the test-set noise of each, Student's t with S - 1 degrees of
+  freedom (method in its docstring).
+
+:func:`seeds_needed` says how many seeds a difference would need to clear a threshold, from a
+measured seed-to-seed spread. For statistics other than AUC: :func:`mean_interval` (a t
+interval of a mean over items, e.g. a per-field IA difference over fields) and
+:func:`correlation_interval` (Fisher's z interval of a Pearson correlation over ``n`` items).
 
 :func:`verdict` turns an interval into *reproduced* / *not resolved* / *differs* against the
 direction the paper reports.
@@ -22,6 +28,7 @@ from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
+from scipy import stats
 
 REPRODUCED, NOT_RESOLVED, DIFFERS = "reproduced", "not resolved", "differs"
 
@@ -37,9 +44,24 @@ class Difference:
     level: float = 0.95
     method: str = "delong"
     n: int = 0                     # test rows (DeLong, bootstrap) or seeds (combined)
+    seeds: int = 1                 # training seeds behind it (1: one seed's test-row interval)
+    seed_sd: float = math.nan      # sd of the per-seed differences (measured elsewhere for 1 seed)
+    test_se: float = math.nan      # the test rows' part of the standard error (rms over seeds)
+    seed_sd_source: str = ""       # where ``seed_sd`` was measured, for a one-seed difference
 
     def as_dict(self) -> dict[str, float | str | int]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """A seed-to-seed standard deviation of AUC differences measured in a build: ``sd``, from
+    ``comparisons`` comparisons of ``seeds`` seeds each, described by ``source``."""
+
+    sd: float
+    comparisons: int
+    seeds: int
+    source: str
 
 
 def _z(level: float) -> float:
@@ -48,10 +70,22 @@ def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
-def _interval(diff: float, se: float, level: float, method: str, n: int) -> Difference:
+def quantile(level: float, df: float | None = None) -> float:
+    """The two-sided ``level`` quantile: Student's t with ``df`` degrees of freedom, or the
+    normal one for ``df`` None (at 95%: 1.96; t with 2 df: 4.30, 2.2 times wider)."""
     z = _z(level)
-    return Difference(diff=float(diff), se=float(se), low=float(diff - z * se),
-                      high=float(diff + z * se), level=level, method=method, n=n)
+    if df is None or math.isinf(df):
+        return z
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def _interval(diff: float, se: float, level: float, method: str, n: int,
+              df: float | None = None, **extra: float | int | str) -> Difference:
+    q = quantile(level, df)
+    return Difference(diff=float(diff), se=float(se), low=float(diff - q * se),
+                      high=float(diff + q * se), level=level, method=method, n=n, **extra)
 
 
 def midranks(x: np.ndarray) -> np.ndarray:
@@ -117,7 +151,8 @@ def delong_paired(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray
     """
     aucs, cov = delong_components(labels, [scores_a, scores_b])
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
-    return _interval(aucs[0] - aucs[1], math.sqrt(max(var, 0.0)), level, "delong", len(labels))
+    se = math.sqrt(max(var, 0.0))
+    return _interval(aucs[0] - aucs[1], se, level, "delong", len(labels), test_se=se)
 
 
 def delong_se(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -154,7 +189,8 @@ def bootstrap_paired(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndar
     if len(diffs) < 2:
         raise ValueError("too few usable bootstrap resamples (one class only)")
     point = _auc_fast(positive, s[0]) - _auc_fast(positive, s[1])
-    return _interval(point, float(np.std(diffs, ddof=1)), level, "paired bootstrap", n)
+    se = float(np.std(diffs, ddof=1))
+    return _interval(point, se, level, "paired bootstrap", n, test_se=se)
 
 
 def combine_seeds(diffs: Sequence[float], ses: Sequence[float], level: float = 0.95
@@ -166,16 +202,96 @@ def combine_seeds(diffs: Sequence[float], ses: Sequence[float], level: float = 0
     per-seed paired standard errors (test-set noise). The test rows are the same for every
     seed, so their noise is not assumed to shrink with more seeds: the second term is not
     divided by ``S``. This is conservative (the spread between seeds already holds part of the
-    test noise). With one seed it is that seed's own interval. Normal quantile.
+    test noise). The quantile is Student's t with ``S - 1`` degrees of freedom (the spread is
+    estimated from ``S`` values; t is the conservative end of the Welch-Satterthwaite range).
+    With one seed it is that seed's own test-row interval (normal quantile) and says so
+    (``seeds`` 1, ``seed_sd`` NaN): it holds no training randomness, so no verdict rests on it
+    (:func:`seeds_needed` says how many seeds one would need).
     """
     d = np.asarray(diffs, dtype=np.float64)
     e = np.asarray(ses, dtype=np.float64)
     if d.ndim != 1 or d.shape != e.shape or len(d) == 0:
         raise ValueError(f"need one difference and one standard error per seed, got "
                          f"{d.shape} and {e.shape}")
-    spread = float(np.var(d, ddof=1)) / len(d) if len(d) > 1 else 0.0
-    se = math.sqrt(spread + float(np.mean(e ** 2)))
-    return _interval(float(d.mean()), se, level, "seeds: between-seed + test-set", len(d))
+    sd = float(np.std(d, ddof=1)) if len(d) > 1 else math.nan
+    spread = sd ** 2 / len(d) if len(d) > 1 else 0.0
+    test_se = math.sqrt(float(np.mean(e ** 2)))
+    se = math.sqrt(spread + test_se ** 2)
+    return _interval(float(d.mean()), se, level, "seeds: between-seed + test-set", len(d),
+                     df=len(d) - 1 if len(d) > 1 else None, seeds=len(d), seed_sd=sd,
+                     test_se=test_se)
+
+
+def seeds_needed(gap: float, seed_sd: float, test_se: float, level: float = 0.95,
+                 max_seeds: int = 100) -> int | None:
+    """The fewest seeds ``S >= 2`` whose :func:`combine_seeds` interval would be narrower than
+    ``gap`` on each side: ``t(S - 1) * sqrt(seed_sd^2 / S + test_se^2) < |gap|``, where
+    ``gap`` is how far the measured difference lies from the threshold it is compared with.
+    None when even ``max_seeds`` would not do (the test rows' noise alone is as large, or the
+    difference sits on the threshold) or the spread is unknown (NaN)."""
+    gap = abs(float(gap))
+    if any(math.isnan(v) for v in (gap, seed_sd, test_se)) or gap == 0.0:
+        return None
+    for s in range(2, max_seeds + 1):
+        if quantile(level, s - 1) * math.sqrt(seed_sd ** 2 / s + test_se ** 2) < gap:
+            return s
+    return None
+
+
+def pooled_seed_sd(differences: Sequence[Difference]) -> tuple[float, int, int]:
+    """The seed-to-seed sd pooled over the multi-seed differences of a build: the root of
+    the mean of their variances (weighted by degrees of freedom). Returns ``(sd, comparisons,
+    seeds)``; ``(nan, 0, 0)`` when none has two seeds."""
+    usable = [d for d in differences if d is not None and d.seeds > 1
+              and not math.isnan(d.seed_sd)]
+    if not usable:
+        return math.nan, 0, 0
+    dof = sum(d.seeds - 1 for d in usable)
+    var = sum((d.seeds - 1) * d.seed_sd ** 2 for d in usable) / dof
+    return math.sqrt(var), len(usable), max(d.seeds for d in usable)
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95, what: str = "items"
+                  ) -> Difference:
+    """The mean of ``values`` (e.g. per-field IA differences) with a Student's t interval over
+    them (``n - 1`` degrees of freedom); with fewer than two values the interval is unbounded.
+    NaN values are left out."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return Difference(math.nan, math.nan, -math.inf, math.inf, level, f"t over {what}", 0)
+    if len(v) < 2:
+        return Difference(float(v[0]), math.inf, -math.inf, math.inf, level,
+                          f"t over {what}", 1)
+    se = float(np.std(v, ddof=1) / math.sqrt(len(v)))
+    return _interval(float(v.mean()), se, level, f"t over {len(v)} {what}", len(v),
+                     df=len(v) - 1)
+
+
+def correlation_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Fisher's z interval of a Pearson correlation ``r`` over ``n`` pairs:
+    ``tanh(atanh(r) +- z / sqrt(n - 3))``; ``(-1, 1)`` for ``n <= 3`` or a NaN ``r``."""
+    if n <= 3 or math.isnan(r):
+        return -1.0, 1.0
+    z = math.atanh(max(min(r, 1 - 1e-12), -1 + 1e-12))
+    half = _z(level) / math.sqrt(n - 3)
+    return math.tanh(z - half), math.tanh(z + half)
+
+
+def correlation_difference_interval(r_a: float, r_b: float, n: int, level: float = 0.95
+                                    ) -> tuple[float, float]:
+    """An interval for ``r_a - r_b``, two correlations over ``n`` pairs each taken as
+    independent, by Zou's (2007) method from each one's Fisher interval ``(l, u)``:
+    ``r_a - r_b -+ sqrt((r_a - l_a)^2 + (u_b - r_b)^2)`` (low) and
+    ``sqrt((u_a - r_a)^2 + (r_b - l_b)^2)`` (high). ``(-2, 2)`` for ``n <= 3`` or a NaN."""
+    if n <= 3 or math.isnan(r_a) or math.isnan(r_b):
+        return -2.0, 2.0
+    la, ua = correlation_interval(r_a, n, level)
+    lb, ub = correlation_interval(r_b, n, level)
+    d = r_a - r_b
+    return (d - math.sqrt((r_a - la) ** 2 + (ub - r_b) ** 2),
+            d + math.sqrt((ua - r_a) ** 2 + (r_b - lb) ** 2))
+
 
 
 def verdict(difference: Difference, paper_direction: int) -> str:
@@ -208,21 +324,13 @@ def paired_over_seeds(seeds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, 
         ses.append(d.se)
     return combine_seeds(diffs, ses, level)
 
-
-def mean_t_interval(values: Sequence[float], level: float = 0.95, unit: str = "fields"
-                    ) -> Difference:
-    """Mean of paired differences (one per unit: field, seed) with a Student-t ``level``
-    interval on ``n - 1`` degrees of freedom; ``method`` names the unit. NaN bounds with one
-    value (no spread to measure)."""
-    from scipy.stats import t as student_t
-
-    x = np.asarray(values, dtype=np.float64)
-    if x.size == 0 or not 0.0 < level < 1.0:
-        raise ValueError(f"need at least one value and a level in (0, 1), got {x.size}, {level}")
-    mean = float(x.mean())
-    if x.size == 1:
-        return Difference(mean, float("nan"), float("nan"), float("nan"), level,
-                          f"t over {unit}", 1)
-    se = float(x.std(ddof=1) / np.sqrt(x.size))
-    half = float(student_t.ppf(0.5 + level / 2, x.size - 1)) * se
-    return Difference(mean, se, mean - half, mean + half, level, f"t over {unit}", int(x.size))
+def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval of a share ``successes / n`` (e.g. of fields where one table's
+    IA is above another's); ``(0, 1)`` for ``n`` 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = _z(level)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -85,7 +85,7 @@ def normalized_ia_change(small: Sequence[dict[str, Any]], large: Sequence[dict[s
     paired by seed: the mean over fields per seed, then a Student-t interval over the seeds
     both have; with one common seed, over the fields of that seed (the seed spread is then not
     in the interval: the method says "t over fields")."""
-    from .intervals import mean_t_interval
+    from .intervals import mean_interval
 
     a = {r["config"]["seed"]: normalized_field_ia(r) for r in large}
     b = {r["config"]["seed"]: normalized_field_ia(r) for r in small}
@@ -93,8 +93,8 @@ def normalized_ia_change(small: Sequence[dict[str, Any]], large: Sequence[dict[s
     if not common:
         raise ValueError("no seed has both runs")
     if len(common) > 1:
-        return mean_t_interval([float(a[s].mean() - b[s].mean()) for s in common], unit="seeds")
-    return mean_t_interval(a[common[0]] - b[common[0]], unit="fields")
+        return mean_interval([float(a[s].mean() - b[s].mean()) for s in common], what="seeds")
+    return mean_interval(a[common[0]] - b[common[0]], what="fields")
 
 
 def find_runs(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
@@ -318,8 +318,40 @@ class ChapterContext:
         """Paired AUC(a) - AUC(b) (:meth:`~embcollapse.results.ResultsStore.paired_difference`)
         of the runs whose rows of ``frame`` match ``a`` and ``b`` (``column: value``), paired
         by seed; None when they cannot be paired."""
-        return self.store.paired_difference(find_runs(records, frame, **a),
-                                            find_runs(records, frame, **b))
+        found = self.store.paired_difference(find_runs(records, frame, **a),
+                                             find_runs(records, frame, **b))
+        if found is not None and found.seeds < 2:
+            spread = self.seed_spread()
+            if spread is not None:
+                from dataclasses import replace
+
+                found = replace(found, seed_sd=spread.sd, seed_sd_source=spread.source)
+        return found
+
+    def seed_spread(self):
+        """The seed-to-seed sd of AUC differences measured in this build
+        (:class:`~embcollapse.intervals.SeedSpread`): pooled over the stored multi-seed
+        comparisons of the collapse chapter (each model's largest minus smallest K), the ones
+        the default profile gives three seeds. None when they have one seed or are not stored.
+        A one-seed difference uses it to say how many seeds it would need."""
+        if hasattr(self, "_seed_spread"):
+            return self._seed_spread
+        from .baselines import seed_spread
+        from .chapters import chapter_params
+        from .grids import collapse, run_configs
+
+        params = chapter_params(self.profile, "collapse")
+        configs = [c for c in run_configs(self.profile, collapse(params)) if self.store.has(c)]
+        stored = [self.store.load(c) for c in configs]
+        lo, hi = min(params.embed_dims), max(params.embed_dims)
+        diffs = []
+        for model in params.models:
+            def at(k):
+                return [r for r in stored if r["config"]["model"]["name"] == model
+                        and r["config"]["model"]["embed_dim"] == k]
+            diffs.append(self.store.paired_difference(at(hi), at(lo)))
+        self._seed_spread = seed_spread(diffs, "collapse-chapter (largest minus smallest K)")
+        return self._seed_spread
 
     def banner(self):
         """A line for the top of a chapter: which profile, data, seeds and device made it."""

@@ -6,11 +6,20 @@ derived from its checks, never typed:
 * ``reproduced``: every check holds; ``differs``: none holds and one fails; ``partly``: some
   hold and some fail;
 * ``not resolved``: none fails, but at least one check's interval straddles its threshold (a
-  check given an ``interval``; see :class:`Check`);
-* ``illustration``: the item is shown, but nothing measured here could contradict it (no check);
+  check given an ``interval``; see :class:`Check`), or an AUC check rests on one seed;
+* ``illustration``: the item is shown, but nothing measured here could contradict it: it has
+  no check, or every check's outcome is already *given* by its baseline (the same statistic on
+  the run's initial tables, on random tables of the same shape, or whatever the method itself
+  forces; see :class:`Baseline`);
 * ``shared``: the evidence is another item's check (``see`` names it), so it is not counted twice;
 * ``not run``: the runs it needs are not in this build (``reason`` says why);
 * ``diagram``: the item is not an experiment.
+
+A check whose outcome its baseline already gives is shown as ``given`` and not counted: the
+status comes from the other checks. AUC checks state their claim as the paper states it
+(:func:`auc_claim`: better, worse, no change, not better, not worse) and one band,
+``AUC_RESOLUTION``, decides all of them; an AUC check on one seed is unresolved and says how
+many seeds it would need.
 
 The rule text shown beside every verdict is generated from the checks, so it cannot be empty or
 disagree with what was compared.
@@ -29,17 +38,58 @@ AUC_RESOLUTION = 0.001   # an AUC change smaller than this counts as "no change"
 CORRELATION_STRONG = 0.5  # a claimed positive correlation holds in full at r >= this
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    "|<|": lambda value, threshold: abs(value) < threshold}   # "no change": within +-threshold
+
+
+def _outcome(comparison: str, threshold: float, measured: float,
+             interval: tuple[float, float] | None) -> str:
+    """``holds`` / ``fails`` / ``unresolved`` of ``measured`` (or its interval) against
+    ``threshold``. NaN never holds."""
+    def holds(value: float) -> bool:
+        return not math.isnan(value) and COMPARISONS[comparison](value, threshold)
+
+    if interval is None:
+        return "holds" if holds(float(measured)) else "fails"
+    low, high = float(interval[0]), float(interval[1])
+    if math.isnan(low) or math.isnan(high):
+        return "unresolved"
+    if comparison == "|<|":      # within the band / wholly outside it on one side / across
+        if -threshold < low and high < threshold:
+            return "holds"
+        return "fails" if low >= threshold or high <= -threshold else "unresolved"
+    a, b = holds(low), holds(high)
+    return "holds" if a and b else "fails" if not (a or b) else "unresolved"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The same statistic where the claim cannot be at stake: on the run's initial tables
+    (rebuilt from its seed), on random tables of the same shape, or what the method forces
+    (e.g. the partner's value an agreement penalty imposes). ``label`` names it in the rule."""
+
+    label: str
+    measured: float
+    interval: tuple[float, float] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "measured": float(self.measured),
+                "interval": None if self.interval is None else [float(v) for v in self.interval]}
 
 
 @dataclass(frozen=True)
 class Check:
     """One named comparison of a measured value with a threshold: ``measured <comparison>
-    threshold``. NaN never holds.
+    threshold`` (``|<|``: ``|measured| < threshold``, "no change"). NaN never holds.
 
     ``interval`` (optional, ``(low, high)``) is the measured value's confidence interval: the
     check then *holds* when the whole interval is on the claimed side of the threshold, *fails*
     when the whole interval is on the other side, and is *unresolved* otherwise.
+
+    ``baselines``: the same comparison applied to each :class:`Baseline`; a check that holds
+    while a baseline holds too is *given*: its outcome does not depend on training, so it is
+    shown and not counted. ``unresolved``: why no verdict is possible whatever the value (e.g.
+    one seed); the outcome is then *unresolved*.
     """
 
     name: str
@@ -47,6 +97,8 @@ class Check:
     threshold: float
     comparison: str
     interval: tuple[float, float] | None = None
+    baselines: tuple[Baseline, ...] = ()
+    unresolved: str = ""
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
@@ -54,45 +106,121 @@ class Check:
                              f"{', '.join(COMPARISONS)}, got {self.comparison!r}")
         if self.interval is not None and not self.interval[0] <= self.interval[1]:
             raise ValueError(f"check {self.name!r}: interval {self.interval} is not (low, high)")
+        object.__setattr__(self, "baselines", tuple(self.baselines))
 
-    def _holds(self, value: float) -> bool:
-        return not math.isnan(value) and COMPARISONS[self.comparison](value, self.threshold)
+    def _of(self, measured: float, interval: tuple[float, float] | None) -> str:
+        return _outcome(self.comparison, self.threshold, measured, interval)
+
+    @property
+    def given_by(self) -> tuple[str, ...]:
+        """The labels of the baselines on which the check holds as well."""
+        return tuple(b.label for b in self.baselines if self._of(b.measured, b.interval) == "holds")
 
     @property
     def outcome(self) -> str:
-        """``holds``, ``fails`` or (with an interval) ``unresolved``."""
-        if self.interval is None:
-            return "holds" if self._holds(float(self.measured)) else "fails"
-        low, high = (self._holds(float(v)) for v in self.interval)
-        return "holds" if low and high else "fails" if not (low or high) else "unresolved"
+        """``holds``, ``fails``, ``unresolved`` or ``given`` (holds, and so does a baseline)."""
+        if self.unresolved:
+            return "unresolved"
+        found = self._of(self.measured, self.interval)
+        return "given" if found == "holds" and self.given_by else found
 
     @property
     def passed(self) -> bool:
         return self.outcome == "holds"
 
     def text(self) -> str:
-        """``name: measured (interval) comparison threshold -> outcome``."""
-        spread = "" if self.interval is None else \
-            f" [{_num(self.interval[0])}, {_num(self.interval[1])}]"
-        return (f"{self.name}: {_num(self.measured)}{spread} {self.comparison} "
-                f"{_num(self.threshold)} {self.outcome}")
+        """``name: measured [interval] comparison threshold outcome`` with each baseline, and
+        why a check is unresolved or given."""
+        out = (f"{self.name}: {_num(self.measured)}{_span(self.interval)} {self.comparison} "
+               f"{_num(self.threshold)} {self.outcome}")
+        if self.baselines:
+            out += " (" + ", ".join(f"{b.label}: {_num(b.measured)}{_span(b.interval)} "
+                                    f"{self._of(b.measured, b.interval)}"
+                                    for b in self.baselines) + ")"
+        if self.outcome == "given":
+            out += (f", given by its baseline ({'; '.join(self.given_by)}): an illustration, "
+                    f"not evidence, not counted")
+        if self.unresolved:
+            out += f" ({self.unresolved})"
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "measured": float(self.measured),
                 "threshold": float(self.threshold), "comparison": self.comparison,
                 "interval": None if self.interval is None else [float(v) for v in self.interval],
-                "outcome": self.outcome}
+                "baselines": [b.as_dict() for b in self.baselines],
+                "unresolved": self.unresolved, "outcome": self.outcome}
 
 
-def auc_check(name: str, measured: float, threshold: float, comparison: str,
-              difference: Any = None) -> Check:
-    """A check on an AUC difference: with ``difference`` (an
-    :class:`~embcollapse.intervals.Difference`, paired over the same test rows and over seeds)
-    its value and interval decide; without one (runs stored without test predictions) only
-    ``measured``."""
+def _span(interval: tuple[float, float] | None) -> str:
+    return "" if interval is None else f" [{_num(interval[0])}, {_num(interval[1])}]"
+
+
+# how the paper states a claim on an AUC difference -> (comparison, threshold in bands)
+AUC_CLAIMS: dict[str, tuple[str, int]] = {
+    "better": (">", 1),          # the difference is above +band
+    "worse": ("<", -1),          # below -band
+    "no change": ("|<|", 1),     # within +-band
+    "not better": ("<", 1),      # below +band ("does not grow": no change or worse)
+    "not worse": (">", -1),      # above -band ("no size does better")
+}
+
+
+def one_seed_reason(difference: Any, threshold: float, comparison: str) -> str:
+    """Why a one-seed AUC difference decides nothing, and how many seeds it would need: from
+    the difference's ``seed_sd`` (measured in this build on other comparisons, see
+    :class:`~embcollapse.intervals.SeedSpread`) and its test-row standard error."""
+    from ..intervals import seeds_needed
+
+    d = float(difference.diff)
+    gap = min(abs(d - threshold), abs(d + threshold)) if comparison == "|<|" \
+        else abs(d - threshold)
+    sd, test_se = float(difference.seed_sd), float(difference.test_se)
+    if math.isnan(test_se):
+        test_se = float(difference.se)
+    why = "one seed: its interval holds only the test rows' noise, not training randomness"
+    if math.isnan(sd):
+        return why + "; no seed-to-seed spread is measured in this build to say how many seeds " \
+                     "it would need"
+    need = seeds_needed(gap, sd, test_se, difference.level)
+    source = f" ({difference.seed_sd_source})" if difference.seed_sd_source else ""
+    if need is None:
+        return why + (f"; with the seed-to-seed sd {_num(sd)}{source} and a point value "
+                      f"{_num(gap)} from the threshold, no number of seeds up to 100 would "
+                      f"resolve it")
+    return why + (f"; with the seed-to-seed sd {_num(sd)}{source} it would need {need} seeds "
+                  f"(if the point value held)")
+
+
+def auc_claim(name: str, measured: float, claim: str, difference: Any = None,
+              baselines: Sequence[Baseline] = ()) -> Check:
+    """A check on an AUC difference as the paper states it (``claim``: one of
+    :data:`AUC_CLAIMS`), decided by one band, ``AUC_RESOLUTION``, on both sides.
+
+    ``difference`` (an :class:`~embcollapse.intervals.Difference`, paired over the same test
+    rows and over seeds) decides with its interval when it has two seeds or more; on one seed
+    the check is unresolved and says how many seeds it would need; without one (runs stored
+    without test predictions) it is unresolved.
+    """
+    if claim not in AUC_CLAIMS:
+        raise ValueError(f"check {name!r}: claim must be one of {', '.join(AUC_CLAIMS)}, got "
+                         f"{claim!r}")
+    comparison, sign = AUC_CLAIMS[claim]
+    threshold = sign * AUC_RESOLUTION
+    label = f"{name} ({claim})"
     if difference is None:
-        return Check(name, measured, threshold, comparison)
-    return Check(name, difference.diff, threshold, comparison, (difference.low, difference.high))
+        return Check(label, measured, threshold, comparison, baselines=baselines,
+                     unresolved="no paired interval: the runs were stored without test "
+                                "predictions")
+    why = one_seed_reason(difference, threshold, comparison) if difference.seeds < 2 else ""
+    return Check(label, difference.diff, threshold, comparison,
+                 (difference.low, difference.high), baselines, why)
+
+
+def with_interval(check: Check, interval: tuple[float, float] | None) -> Check:
+    """``check`` with a confidence interval on its measured value."""
+    return Check(check.name, check.measured, check.threshold, check.comparison, interval,
+                 check.baselines, check.unresolved)
 
 
 def signed_with_interval(value: float, difference: Any = None) -> str:
@@ -106,16 +234,19 @@ def _num(value: float) -> str:
     value = float(value)
     if math.isnan(value):
         return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
     if value == int(value) and abs(value) < 1e6:
         return str(int(value))
     return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
 
 
 def status_of_checks(checks: Sequence[Check]) -> str:
-    """The status the checks give (``illustration`` for none; see the module docstring)."""
-    if not checks:
+    """The status the checks give (``illustration`` for none, or when every check's outcome is
+    given by its baseline; given checks are not counted; see the module docstring)."""
+    outcomes = [c.outcome for c in checks if c.outcome != "given"]
+    if not outcomes:
         return "illustration"
-    outcomes = [c.outcome for c in checks]
     if all(o == "holds" for o in outcomes):
         return "reproduced"
     if "fails" not in outcomes:
@@ -186,6 +317,12 @@ def rule_text(checks: Sequence[Check], combine: str = "") -> str:
     how = combine or ("reproduced when it holds, differs when it fails" if len(checks) == 1
                       else "reproduced when every check holds, partly when some do, differs "
                            "when none does")
+    if checks and all(c.outcome == "given" for c in checks):
+        how = ("illustration, no verdict: every check's outcome is already given by its "
+               "baseline, so nothing here depends on what training learned")
+    elif any(c.baselines for c in checks):
+        how += ("; a check that its baseline (the same statistic on the initial or random "
+                "tables, or what the method forces) also passes is 'given' and not counted")
     return f"{how}. {parts}."
 
 
@@ -198,7 +335,9 @@ def finding(key: str, ours: str, paper: str, checks: Iterable[Check],
         return illustration(key, ours, paper, note or "no check of this item could be computed",
                             values, run_ids)
     rule = rule_text(checks) + (f" {note}" if note else "")
-    return Finding(key, ours, paper, checks, status_of_checks(checks), rule,
+    status = status_of_checks(checks)
+    reason = "every check's outcome is given by its baseline" if status == "illustration" else ""
+    return Finding(key, ours, paper, checks, status, rule, reason=reason,
                    values=dict(values or {}), run_ids=tuple(run_ids))
 
 

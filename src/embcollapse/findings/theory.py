@@ -4,14 +4,27 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import paper
-from .base import CORRELATION_STRONG, Check, Finding, finding, illustration, shared
+from ..intervals import correlation_interval
+from .base import CORRELATION_STRONG, Baseline, Check, Finding, finding, illustration, shared
 
 
-def correlation_checks(label: str, r: float) -> list[Check]:
+def correlation_checks(label: str, r: float, n: int | None = None,
+                       initial_r: float | None = None) -> list[Check]:
     """A claimed positive correlation: ``r > 0`` and ``r >= CORRELATION_STRONG`` (both hold:
-    reproduced; only the first: partly; neither: differs)."""
-    return [Check(f"{label} > 0", r, 0.0, ">"),
-            Check(f"{label} strong", r, CORRELATION_STRONG, ">=")]
+    reproduced; only the first: partly; neither: differs).
+
+    With ``n`` (the number of fields it is computed over) each check gets Fisher's z interval,
+    so a correlation over few fields is not resolved unless it is clear; with ``initial_r``
+    (the same correlation on the run's initial model) each check has that baseline, so a
+    correlation the untrained model already shows is given, not evidence.
+    """
+    interval = None if n is None else correlation_interval(r, n)
+    base: tuple[Baseline, ...] = ()
+    if initial_r is not None:
+        base = (Baseline("initial model", initial_r,
+                         None if n is None else correlation_interval(initial_r, n)),)
+    return [Check(f"{label} > 0", r, 0.0, ">", interval, base),
+            Check(f"{label} strong", r, CORRELATION_STRONG, ">=", interval, base)]
 
 
 def figure_3a(pearson_row: float, pearson_col: float, run_ids: Iterable[str] = ()) -> Finding:
@@ -28,12 +41,24 @@ def figure_3b(pearson_row: float, run_ids: Iterable[str] = ()) -> Finding:
                         "IA(E_i) by construction", {"pearson_row": pearson_row}, run_ids)
 
 
-def figure_3c(pearson_col: float, run_ids: Iterable[str] = ()) -> Finding:
-    """Column sums follow the partner field's IA (the paper's Finding 1)."""
+def _r_text(r: float, n: int | None, initial_r: float | None) -> str:
+    out = f"r = {r:.2f}"
+    if n is not None:
+        low, high = correlation_interval(r, n)
+        out += f" [{low:.2f}, {high:.2f}] over {n} fields"
+    if initial_r is not None:
+        out += f"; initial model r = {initial_r:.2f}"
+    return out
+
+
+def figure_3c(pearson_col: float, run_ids: Iterable[str] = (), n: int | None = None,
+              initial_r: float | None = None) -> Finding:
+    """Column sums follow the partner field's IA (the paper's Finding 1); ``n`` fields give
+    the interval, ``initial_r`` (the initial model's) the baseline (:func:`correlation_checks`)."""
     ref = paper.text_value("Figure 3c", "pearson_column_sums")
-    return finding("Figure 3c", f"r = {pearson_col:.2f}", f"r = {ref:.2f}",
-                   correlation_checks("Pearson r of column sums with IA(E_j)", pearson_col),
-                   run_ids=run_ids)
+    return finding("Figure 3c", _r_text(pearson_col, n, initial_r), f"r = {ref:.2f}",
+                   correlation_checks("Pearson r of column sums with IA(E_j)", pearson_col, n,
+                                      initial_r), run_ids=run_ids)
 
 
 def figure_4(low_start: float, low_end: float, high_end: float) -> Finding:
@@ -48,9 +73,12 @@ def figure_4(low_start: float, low_end: float, high_end: float) -> Finding:
                    "the low-IA partner collapses E1 more (plotted only)", checks)
 
 
-def figure_14(pearson_col: float, pearson_row: float, run_ids: Iterable[str] = ()) -> Finding:
-    """FFM's field-pair tables follow the partner's IA (column correlation)."""
-    return finding("Figure 14", f"FFM column r = {pearson_col:.2f} (row r = {pearson_row:.2f})",
+def figure_14(pearson_col: float, pearson_row: float, run_ids: Iterable[str] = (),
+              n: int | None = None, initial_r: float | None = None) -> Finding:
+    """FFM's field-pair tables follow the partner's IA (column correlation); ``n`` and
+    ``initial_r`` as in :func:`figure_3c`."""
+    return finding("Figure 14", f"FFM column {_r_text(pearson_col, n, initial_r)} (row r = "
+                   f"{pearson_row:.2f})",
                    "FFM's field-pair tables follow the partner's IA (plotted only)",
-                   correlation_checks("Pearson r of FFM column sums with IA(E_j)", pearson_col),
-                   run_ids=run_ids)
+                   correlation_checks("Pearson r of FFM column sums with IA(E_j)", pearson_col,
+                                      n, initial_r), run_ids=run_ids)

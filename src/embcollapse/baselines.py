@@ -1,0 +1,160 @@
+"""Baselines for the collapse checks: the same statistic where the claim cannot be at stake.
+
+A check on trained tables is evidence only if the same statistic on tables that learned nothing
+would not give the same outcome. Two such references, for any stored run:
+
+- its *initial* tables and weights, rebuilt exactly from the run's seed
+  (:func:`embcollapse.results.initial_model`);
+- *random* Gaussian tables of the same shapes (:func:`random_tables`).
+
+The findings compare each check with these (:class:`~embcollapse.findings.base.Baseline`); this
+module computes the statistics the chapters need on them, plus the intervals over fields that
+IA differences and correlations get (:mod:`embcollapse.intervals`), and the seed-to-seed spread
+a build measures (:func:`seed_spread`), which a one-seed AUC difference uses to say how many
+seeds it would need. Chapters call these; nothing here trains.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .analysis.spectrum import information_abundance, side_by_side_ia, singular_values
+from .analysis.subembedding import marginals, subembedding_ia
+from .intervals import Difference, SeedSpread, mean_interval, pooled_seed_sd
+from .results import initial_model
+
+Tables = list[list[np.ndarray]]      # [set][field] -> (D_i, K)
+
+
+def _numpy(tables: Sequence[Sequence[Any]]) -> Tables:
+    return [[torch.as_tensor(t).detach().to(torch.float64).numpy() for t in row]
+            for row in tables]
+
+
+def initial_tables(record: Mapping[str, Any]) -> Tables:
+    """A stored run's embedding tables before its first training step, [set][field]."""
+    return _numpy(initial_model(dict(record)).embedding_tables())
+
+
+def random_tables(field_dims: Sequence[int], embed_dim: int, num_sets: int = 1,
+                  seed: int = 0) -> Tables:
+    """Gaussian tables of the shapes of a run's tables, [set][field] -> (D_i, K)."""
+    rng = np.random.default_rng(seed)
+    return [[rng.standard_normal((d, embed_dim)) for d in field_dims] for _ in range(num_sets)]
+
+
+def random_tables_like(record: Mapping[str, Any], seed: int = 0) -> Tables:
+    model = record["config"]["model"]
+    return random_tables(record["field_dims"], model["embed_dim"], model["num_sets"], seed)
+
+
+def field_ia(tables: Tables) -> np.ndarray:
+    """Per field, the IA of its tables side by side (one set: each table's own IA), (N,)."""
+    return side_by_side_ia(tables)
+
+
+def initial_field_ia(record: Mapping[str, Any]) -> np.ndarray:
+    """:func:`field_ia` of a run's initial tables: the baseline of ``field_ia_concat``."""
+    return field_ia(initial_tables(record))
+
+
+def random_field_ia(record: Mapping[str, Any], seed: int = 0) -> np.ndarray:
+    return field_ia(random_tables_like(record, seed))
+
+
+def spectra(tables: Tables, min_rows: int = 0, embed_set: int = 0) -> list[np.ndarray]:
+    """Singular values of one set's tables with at least ``min_rows`` rows (Figure 1b)."""
+    return [singular_values(t) for t in tables[embed_set] if t.shape[0] >= min_rows]
+
+
+def mean_ia(tables: Tables) -> float:
+    """Mean over fields of :func:`field_ia` (a run's ``mean_ia``)."""
+    return float(np.mean(field_ia(tables)))
+
+
+def normalized_field_ia(tables: Tables) -> np.ndarray:
+    """Per field IA / IA(random of the same shape), sets side by side (Appendix I)."""
+    from .analysis import random_ia
+
+    return np.array([information_abundance(np.concatenate([s[i] for s in tables], 1))
+                     / random_ia(tables[0][i].shape[0], sum(s[i].shape[1] for s in tables))
+                     for i in range(len(tables[0]))])
+
+
+# ---- IA differences over fields ----------------------------------------------------------
+
+def per_field_mean(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """The mean over runs (seeds) of per-field values, (N,)."""
+    return np.mean(np.stack([np.asarray(a, dtype=float) for a in arrays]), axis=0)
+
+
+def field_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95
+                     ) -> Difference:
+    """Mean over fields of ``a - b`` (each a list over seeds of per-field values, averaged over
+    seeds first) with a t interval over fields: the uncertainty of an IA difference."""
+    return mean_interval(per_field_mean(a) - per_field_mean(b), level, "fields")
+
+
+def run_field_values(records: Iterable[Mapping[str, Any]], key: str = "field_ia_concat"
+                     ) -> list[np.ndarray]:
+    return [np.asarray(r[key], dtype=float) for r in records]
+
+
+# ---- sub-embeddings -----------------------------------------------------------------------
+
+def initial_marginals(record: Mapping[str, Any], embed_set: int | None = None, layer: int = 0):
+    """Figure 3b/3c marginals of a run's *initial* model: its sub-embeddings as built, before
+    training (``embed_set`` for one set of a multi-embedding model)."""
+    import inspect
+
+    model = initial_model(dict(record))
+    kwargs: dict[str, int] = {} if embed_set is None else {"embed_set": embed_set}
+    if "layer" in inspect.signature(model.field_pair_tables).parameters:
+        kwargs["layer"] = layer          # DCNv2's cross layer (FFM has no layers)
+    tables = model.embedding_tables()[embed_set or 0]
+    own = [information_abundance(t) for t in tables]
+    return marginals(subembedding_ia(model.field_pair_tables(**kwargs)), own)
+
+
+def mechanical_subembedding_ia(sub_ia: np.ndarray, field_ia_values: Sequence[float]) -> float:
+    """What exactly scaled-orthogonal blocks would give for a heat map: every sub-embedding
+    keeps its table's spectrum, IA(E_i^{->j}) = IA(E_i); the mean over the map's cells that
+    exist (the baseline of Figure 16)."""
+    m = np.asarray(sub_ia, dtype=float)
+    own = np.repeat(np.asarray(field_ia_values, dtype=float)[:, None], m.shape[1], axis=1)
+    return float(np.mean(own[~np.isnan(m)]))
+
+
+# ---- interaction patterns (Figure 10b) ------------------------------------------------------
+
+def interaction_patterns(model: torch.nn.Module, layer: int = 0) -> list[np.ndarray]:
+    """Per embedding set, the (N, N) map of ||W^(m)_{i->j}||_F of a DCNv2-like model's cross
+    layer (one map for one shared cross network)."""
+    sets = 1 if model.cross.weights().shape[1] == 1 else model.num_sets
+    return [model.cross_blocks(layer=layer, embed_set=m).detach().square().sum(dim=(-1, -2))
+            .sqrt().numpy() for m in range(sets)]
+
+
+def pattern_agreement(maps: Sequence[np.ndarray]) -> float:
+    """Mean pairwise Pearson correlation of the sets' maps (1 for a single, shared map)."""
+    from itertools import combinations
+
+    if len(maps) < 2:
+        return 1.0
+    return float(np.mean([np.corrcoef(a.ravel(), b.ravel())[0, 1]
+                          for a, b in combinations(maps, 2)]))
+
+
+# ---- the seed-to-seed spread of a build --------------------------------------------------
+
+def seed_spread(differences: Iterable[Difference | None], where: str) -> SeedSpread | None:
+    """The seed-to-seed sd pooled over ``differences`` that have two seeds or more
+    (:func:`~embcollapse.intervals.pooled_seed_sd`); None when none has."""
+    sd, n, seeds = pooled_seed_sd([d for d in differences if d is not None])
+    if n == 0 or math.isnan(sd):
+        return None
+    return SeedSpread(sd, n, seeds, f"measured in this build: pooled over {n} {where} "
+                                    f"comparisons of up to {seeds} seeds")
