@@ -253,6 +253,16 @@ class ResultsStore:
                 "host": platform.node(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         return write_text(self.failure_path(note["run_id"]), json.dumps(note, indent=1))
 
+    def annotate_failure(self, key: str, **fields: Any) -> None:
+        """Add ``fields`` (e.g. ``slurm``: the task's job id and log) to run ``key``'s failure
+        note, if it has one (rewritten whole, atomically)."""
+        path = self.failure_path(key)
+        try:
+            note = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        write_text(path, json.dumps({**note, **fields}, indent=1))
+
     def clear_failure(self, key: str) -> None:
         self.failure_path(key).unlink(missing_ok=True)
 
