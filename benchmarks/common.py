@@ -46,10 +46,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def write_json(name: str, rows: Sequence[dict[str, Any]], **extra: Any) -> Path:
-    """Write ``{"machine": ..., "rows": rows, ...}`` to ``out/<name>.json`` atomically."""
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    path = OUT_DIR / f"{name}.json"
+def write_json(name: str, rows: Sequence[dict[str, Any]], out_dir: Path | None = None,
+               **extra: Any) -> Path:
+    """Write ``{"machine": ..., "rows": rows, ...}`` to ``out/<name>.json`` (or
+    ``out_dir/<name>.json``) atomically."""
+    out_dir = Path(out_dir or OUT_DIR)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps({"machine": machine(), "rows": list(rows), **extra}, indent=2))
     tmp.replace(path)

@@ -225,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--plain-adam", dest="fused_adam", action="store_false",
                         help="use the unfused Adam (train.fit uses the fused one where it exists)")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="folder of train_step.json (default benchmarks/out)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -254,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for c in ratios:
         print(f"{c['device']}: {c['comparison']}: step {c['speedup']:.2f}x, "
               f"forward+backward {c['forward_backward_speedup']:.2f}x")
-    write_json("train_step", rows, comparisons=ratios, environment=env,
+    write_json("train_step", rows, out_dir=args.out_dir, comparisons=ratios, environment=env,
                batch_size=args.batch_size, warmup=args.warmup, fused_adam=args.fused_adam)
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated home folder for prepared data and results, tiny configs."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,26 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A real single-node Slurm on localhost (tests/slurm_cluster.py), started once for the
+    session and stopped after it; ``SLURM_CONF`` points the client commands (and submitit) at
+    it. Skips with the reason when Slurm/munge are not installed or cannot start."""
+    import slurm_cluster as local_slurm
+
+    reason = local_slurm.missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = local_slurm.LocalSlurm()
+    try:
+        cluster.start()
+    except local_slurm.SlurmStartError as err:
+        pytest.skip(f"a local Slurm could not start: {err}")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SLURM_CONF", str(cluster.conf))
+    yield cluster
+    mp.undo()
+    cluster.stop()
+    shutil.rmtree(cluster.root, ignore_errors=True)     # its own mkdtemp folder

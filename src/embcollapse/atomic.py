@@ -14,9 +14,11 @@ the same parent folder removes the siblings of writers on this host that are no 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -101,14 +103,17 @@ def check_target(final: Path, kind: str, known: Collection[str]) -> Path:
     final = Path(os.path.abspath(Path(final).expanduser()))
     if final.is_symlink():
         raise ConfigError(f"{final} is a symbolic link; name a new folder")
-    if not final.exists():
-        return final
     if not final.is_dir():
+        if not final.exists():      # (also when another writer just moved it away)
+            return final
         raise ConfigError(f"{final} is a file, not a folder; name a new folder")
     cwd = Path.cwd().resolve()
     if final.resolve() == cwd or final.resolve() in cwd.parents:
         raise ConfigError(f"{final} is (or holds) the current folder; name a new folder")
-    entries = set(os.listdir(final))
+    try:
+        entries = set(os.listdir(final))
+    except FileNotFoundError:       # moved away by another writer of it meanwhile: free now
+        return final
     if not entries:
         return final
     foreign = sorted(entries - set(known) - {MARKER})
@@ -135,24 +140,56 @@ def temp_sibling(final: Path, kind: str = "folder") -> Path:
 
 def replace_directory(tmp: Path, final: Path, kind: str, known: Collection[str]) -> Path:
     """Move the finished folder ``tmp`` to ``final``, replacing a folder of ours that was there
-    (see :func:`check_target`; anything else raises and ``tmp`` stays where it is)."""
+    (see :func:`check_target`; anything else raises and ``tmp`` stays where it is).
+
+    Writers of one target at once (two array tasks saving the same run): each moves the folder
+    there aside and renames its own in, trying again when another's landed first, so the last
+    one's complete folder stays and none fails. Directories cannot be swapped atomically, so
+    ``final`` is missing for the moment between the two renames."""
     final = check_target(final, kind, known)
     tmp = Path(tmp)
     if marker_kind(tmp) != kind:
         write_marker(tmp, kind)
-    if not final.exists():
-        os.replace(tmp, final)
-        return final
-    old = Path(tempfile.mkdtemp(prefix=_prefix(final, "old"), dir=final.parent))
-    os.replace(final, old / "previous")
+    old = None
     try:
-        os.replace(tmp, final)
-    except OSError:
-        os.replace(old / "previous", final)
-        raise
+        for attempt in range(_RACE_ATTEMPTS):
+            if final.exists():
+                old = old or Path(tempfile.mkdtemp(prefix=_prefix(final, "old"),
+                                                   dir=final.parent))
+                aside = old / f"previous-{attempt}"
+                try:
+                    os.replace(final, aside)
+                except FileNotFoundError:       # another writer moved it aside first
+                    pass
+            try:
+                os.replace(tmp, final)
+                return final
+            except OSError as err:
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST) or \
+                        marker_kind(final) not in (kind, None):
+                    _restore(old, final)
+                    raise
+                # another writer of the same target put its finished folder there in the
+                # meantime: move that aside in turn, so that the last writer's folder stays
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+        raise OSError(errno.EBUSY, f"{final} kept changing under {_RACE_ATTEMPTS} writers")
     finally:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+_RACE_ATTEMPTS = 200
+
+
+def _restore(old: Path | None, final: Path) -> None:
+    """Put the folder this writer moved aside back at ``final`` if nothing else is there."""
+    for previous in sorted(old.glob("previous-*")) if old is not None else []:
+        if final.exists():
+            return
+        try:
+            os.replace(previous, final)
+        except OSError:
+            return
 
 
 def discard(tmp: Path) -> None:

@@ -171,7 +171,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not args.wait:
             print("[sweep] run the same command with --status to see progress")
             return 0
-        result = sweep.wait_slurm(jobs, todo, store)
+        reporter = RunReporter(labelled, list(store.records()), prefix="[sweep]",
+                               workers=min(len(todo), args.slurm_parallelism) or 1)
+        reporter.plan(len(before.stored))
+        result = sweep.wait_slurm(jobs, todo, store, progress=False, on_done=reporter.finished)
     print(f"[sweep] {result.summary()}\n[sweep] now: {sweep.state(configs, store).summary()}")
     return 1 if result.failed else 0
 

@@ -133,6 +133,10 @@ class ModelConfig:
                      key, "an integer >= 1", value)
 
 
+LOSSES = {"bce-logits": "BCEWithLogitsLoss on the logit, the default",
+          "authors-bce": "BCELoss on the sigmoid output, as the authors' code"}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and early stopping (paper, Appendix C.2)."""
@@ -147,9 +151,16 @@ class TrainConfig:
     # Xavier bound of every embedding table as if the whole vocabulary had this many rows,
     # sqrt(6 / (embed_init_rows + K)); 0 = the table's own vocabulary (the authors' init).
     # A synthetic regime sets Criteo's (issue 19: a head row's travel, `embcollapse.regime`).
-    embed_init_rows: int = 0
+    # Left out of every dict at its default, so earlier runs keep their ids.
+    embed_init_rows: int = field(default=0, metadata={"omit_at_default": True})
+    # the training loss, LOSSES: "bce-logits" (BCEWithLogitsLoss) or "authors-bce" (BCELoss on
+    # the sigmoid output, as the authors' code; its gradient vanishes at saturated logits).
+    # Left out of every dict at its default, so runs stored before it existed keep their ids.
+    loss: str = field(default="bce-logits", metadata={"omit_at_default": True})
 
     def __post_init__(self) -> None:
+        _require(self.loss in LOSSES, "loss", " or ".join(f"{k!r} ({v})" for k, v in
+                                                          LOSSES.items()), self.loss)
         for key in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
             value = getattr(self, key)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
@@ -179,11 +190,16 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """``dataclasses.asdict`` that leaves out a data configuration's inapplicable keys."""
+    """``dataclasses.asdict`` that leaves out a data configuration's inapplicable keys and
+    fields marked ``omit_at_default`` that hold their default (a setting added later: the
+    dicts, and so the run ids, of configurations that leave it alone stay what they were)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         keys = (value.applicable_keys() if isinstance(value, DataConfig)
                 else [f.name for f in dataclasses.fields(value)])
-        return {k: _plain(getattr(value, k)) for k in keys}
+        fields = value.__dataclass_fields__
+        return {k: _plain(getattr(value, k)) for k in keys
+                if not (fields[k].metadata.get("omit_at_default")
+                        and getattr(value, k) == fields[k].default)}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):

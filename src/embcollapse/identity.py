@@ -41,9 +41,6 @@ SEMANTICS_VERSION = 2
 
 ID_LENGTH = 12
 ROW_SELECTION = ("split_seed", "fraction")   # the data fields that are not in the fingerprint
-# Settings added after runs were first stored, with the value that computes what those runs
-# computed: at that value a setting stays out of the hash, so every earlier run keeps its id.
-LATER_SETTINGS: dict[str, dict[str, Any]] = {"train": {"embed_init_rows": 0}}
 
 
 def canonical(value: Any) -> str:
@@ -78,10 +75,6 @@ def hash_identity(config: Mapping[str, Any], data_fingerprint: str,
     fingerprint and a semantics version."""
     data = config["data"]
     part = {**config, "data": {k: data[k] for k in ROW_SELECTION}}
-    for section, later in LATER_SETTINGS.items():
-        if section in part:
-            part[section] = {k: v for k, v in part[section].items()
-                             if not (k in later and v == later[k])}
     blob = canonical({"config": part, "data_fingerprint": data_fingerprint,
                       "semantics_version": semantics_version})
     return hashlib.sha256(blob.encode()).hexdigest()[:ID_LENGTH]

@@ -221,6 +221,16 @@ def protocol_departures(train: TrainConfig) -> list[str]:
     return out
 
 
+def loss_line(train: TrainConfig) -> str:
+    """Which loss trained the runs, for every page: ours by default, or the authors'."""
+    if train.loss == "authors-bce":
+        return ("Loss: the authors' `BCELoss` on the sigmoid output (`train.loss: authors-bce`); "
+                "its gradient is zero where the sigmoid saturates.")
+    return ("Loss: `BCEWithLogitsLoss` on the logit (`train.loss: bce-logits`); the authors' code "
+            "uses `BCELoss` on the sigmoid output, whose gradient is zero where the sigmoid "
+            "saturates in float32 (`train.loss: authors-bce` trains with it).")
+
+
 def caption(profile: Profile, seeds: Sequence[int], device: str, extra: str = "") -> str:
     """Provenance line for a figure made from runs under ``profile``."""
     from .plotting import provenance
@@ -360,7 +370,7 @@ class ChapterContext:
         departures = protocol_departures(self.profile.train)
         training = (f" Training departs from the paper's protocol in: {'; '.join(departures)}"
                     f" (to fit this profile's CPU budget)." if departures else "")
-        return Markdown(f"*This page: {self.caption()}.*{training}")
+        return Markdown(f"*This page: {self.caption()}.*{training} {loss_line(self.profile.train)}")
 
     def record(self, *found: Any, records: Iterable[dict[str, Any]] | None = None):
         """Record this build's findings (:class:`~embcollapse.findings.Finding`) for the summary

@@ -69,6 +69,18 @@ def record_problem(record: Any, key: str, folder: Path) -> str | None:
     return None
 
 
+_READ_ATTEMPTS = 20
+
+
+def _folder_id(folder: Path) -> tuple[int, int] | None:
+    """Which folder is at ``folder`` now (device, inode), or None when there is none."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def git_commit() -> str | None:
     """The checkout's commit (with ``+dirty`` when it has changes), or None outside git."""
     root = paths.checkout_root()
@@ -119,7 +131,21 @@ class ResultsStore:
         return config if isinstance(config, str) else run_id(config)
 
     def _read(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
-        """``(record, None)``, ``(None, None)`` when not stored, or ``(None, why damaged)``."""
+        """``(record, None)``, ``(None, None)`` when not stored, or ``(None, why damaged)``.
+
+        A problem counts only if the run's folder is the same one before and after the check:
+        another writer of the same run replaces the folder (two renames), and a check that read
+        ``record.json`` in the old folder and looked for ``model.pt`` after it was moved would
+        otherwise set a good record aside. Then the new folder is read."""
+        folder = self.run_dir(key)
+        for _ in range(_READ_ATTEMPTS):
+            before = _folder_id(folder)
+            record, problem = self._read_once(key)
+            if problem is None or _folder_id(folder) == before:
+                return record, problem
+        return record, problem
+
+    def _read_once(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
         path = self.run_dir(key) / "record.json"
         try:
             record = json.loads(path.read_text())
@@ -252,6 +278,16 @@ class ResultsStore:
                 "traceback": "".join(traceback.format_exception(error)),
                 "host": platform.node(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         return write_text(self.failure_path(note["run_id"]), json.dumps(note, indent=1))
+
+    def annotate_failure(self, key: str, **fields: Any) -> None:
+        """Add ``fields`` (e.g. ``slurm``: the task's job id and log) to run ``key``'s failure
+        note, if it has one (rewritten whole, atomically)."""
+        path = self.failure_path(key)
+        try:
+            note = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        write_text(path, json.dumps({**note, **fields}, indent=1))
 
     def clear_failure(self, key: str) -> None:
         self.failure_path(key).unlink(missing_ok=True)

@@ -148,13 +148,21 @@ def state(configs: Iterable[RunConfig], store: ResultsStore) -> SweepState:
         if status == "stored":
             out.stored.append(config)
         elif key in failures:
-            out.failed[key] = failures[key]["error"]
+            out.failed[key] = failure_text(failures[key])
             out.failed_configs.append(config)
         else:
             out.missing.append(config)
         if status == "damaged":
             out.damaged.append(key)
     return out
+
+
+def failure_text(note: Mapping[str, Any]) -> str:
+    """A failure note's error, with the Slurm task's job id and log when it ran in one."""
+    slurm = note.get("slurm")
+    where = (f" [Slurm job {slurm.get('job_id')}, log {slurm.get('log')}]"
+             if isinstance(slurm, Mapping) else "")
+    return f"{note['error']}{where}"
 
 
 def to_run(configs: Iterable[RunConfig], store: ResultsStore,
@@ -209,12 +217,31 @@ def train_one(config: dict[str, Any], store_root: str, device: str) -> dict[str,
     from .train import at_epoch_cap
 
     store = ResultsStore(store_root)
-    record = store.load_or_run(from_dict(RunConfig, config, "run"), device=device,
-                               progress=False)
+    run = from_dict(RunConfig, config, "run")
+    try:
+        record = store.load_or_run(run, device=device, progress=False)
+    except Exception:
+        task = _this_slurm_task()
+        if task:                     # the note says which task and log to read
+            store.annotate_failure(run_id(run), slurm=task)
+        raise
     return {"run_id": record["run_id"], "test_auc": record["test"]["auc"],
             "device": record["device"], "train_seconds": record["train_seconds"],
             "best_epoch": record["best_epoch"], "valid": record["valid"],
             "hit_epoch_cap": at_epoch_cap(record)}
+
+
+def _this_slurm_task() -> dict[str, str] | None:
+    """Inside a submitit Slurm task: its job id (``<array job>_<task>``) and stderr log."""
+    if os.environ.get("SUBMITIT_EXECUTOR") != "slurm":
+        return None
+    try:
+        import submitit
+
+        env = submitit.JobEnvironment()
+        return {"job_id": str(env.job_id), "log": str(env.paths.stderr)}
+    except Exception:            # not a submitit task after all: nothing to add
+        return None
 
 
 @dataclass
@@ -313,8 +340,9 @@ def _label(config: RunConfig) -> str:
 
 @dataclass(frozen=True)
 class SlurmOptions:
-    """What the array job asks for. ``cluster``: None (Slurm, found by submitit), ``local`` or
-    ``debug`` (submitit's local executors, for tests)."""
+    """What the array job asks for. ``cluster``: None (Slurm where submitit finds ``srun``,
+    else submitit's local executor), ``slurm``, or ``local``/``debug`` (submitit's local
+    executors, for tests). ``gpus_per_task`` or ``mem_gb`` 0: not asked for."""
 
     folder: Path
     cluster: str | None = None
@@ -328,36 +356,143 @@ class SlurmOptions:
 
 
 def submit_slurm(configs: Sequence[RunConfig], store: ResultsStore,
-                 options: SlurmOptions) -> list[Any]:
+                 options: SlurmOptions, task: Callable[..., dict] | None = None) -> list[Any]:
     """Submit one array job with a task per run; returns submitit jobs (``.job_id``,
-    ``.result()``). Every task writes into ``store``, which must be on a shared file system."""
+    ``.result()``). Every task writes into ``store``, which must be on a shared file system.
+    ``task`` (default :func:`train_one`, same arguments) is what each array task calls."""
     import submitit
 
     if not configs:
         return []
     executor = submitit.AutoExecutor(folder=str(options.folder), cluster=options.cluster)
     params: dict[str, Any] = {"timeout_min": options.timeout_min,
-                              "gpus_per_node": options.gpus_per_task,
-                              "cpus_per_task": options.cpus_per_task, "mem_gb": options.mem_gb,
+                              "cpus_per_task": options.cpus_per_task,
                               "slurm_array_parallelism": options.array_parallelism,
                               "name": "embcollapse-sweep"}
+    if options.gpus_per_task:            # --gpus-per-node=0 is refused where GPUs are GRES
+        params["gpus_per_node"] = options.gpus_per_task
+    if options.mem_gb:
+        params["mem_gb"] = options.mem_gb
     if options.partition:
         params["slurm_partition"] = options.partition
     executor.update_parameters(**params)
     n = len(configs)
-    return executor.map_array(train_one, [to_dict(c) for c in configs],
+    return executor.map_array(task or train_one, [to_dict(c) for c in configs],
                               [str(store.root.resolve())] * n, [options.device] * n)
 
 
+class SlurmTaskEnded(RuntimeError):
+    """An array task that ended without a result (cancelled, out of time or memory, node
+    failure): its process could not note a failure itself."""
+
+
+def slurm_task_info(job: Any) -> dict[str, str]:
+    """A submitted task's Slurm job id (``<array job>_<task>``) and the path of its stderr log."""
+    return {"job_id": str(job.job_id), "log": str(job.paths.stderr)}
+
+
+def _squeue_live(array_ids: Iterable[str]) -> set[str] | None:
+    """Task ids (``<job>_<task>``) of ``array_ids`` that Slurm still has pending or running,
+    or None when ``squeue`` cannot say (then submitit's own state is used)."""
+    import subprocess
+
+    ids = sorted(set(array_ids))
+    try:
+        done = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(ids)],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        # a job Slurm has forgotten (older than MinJobAge) is an error: nothing of it is live
+        return set() if "Invalid job id" in done.stderr else None
+    return set(done.stdout.split())
+
+
+def slurm_state(job_id: str) -> str:
+    """The state Slurm reports for one task (``sacct``, else ``scontrol show job``, which keeps
+    finished jobs for ``MinJobAge`` seconds), e.g. ``CANCELLED``; ``UNKNOWN`` if neither can
+    say (``sacct`` needs accounting, which small clusters may lack)."""
+    import subprocess
+
+    for argv, parse in (
+            (["sacct", "-n", "-X", "-P", "-o", "State", "-j", job_id],
+             lambda out: out.split()[0] if out.split() else None),
+            (["scontrol", "show", "job", "-o", job_id],
+             lambda out: next((w.split("=", 1)[1] for w in out.split()
+                               if w.startswith("JobState=")), None))):
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        state = parse(done.stdout) if done.returncode == 0 else None
+        if state:
+            return state
+    return "UNKNOWN"
+
+
 def wait_slurm(jobs: Sequence[Any], configs: Sequence[RunConfig], store: ResultsStore,
-               progress: bool = True) -> SweepResult:
-    """Wait for submitted jobs and collect what each did (a task that died without noting
-    its failure, e.g. killed for time or memory, is noted here)."""
+               progress: bool = True, poll_s: float = 2.0, grace_s: float = 30.0,
+               on_done: OnDone | None = None) -> SweepResult:
+    """Wait for submitted tasks and collect what each did. A task is done when its result file
+    is there, or when Slurm no longer has it pending or running (``squeue``) and no result
+    came within ``grace_s`` seconds (a shared disk can show files late): it ended without a
+    result (cancelled, killed for time or memory) and is noted as failed with its Slurm state.
+    Every failure names the task's Slurm job id and log file, here and in its failure note.
+    ``sacct`` is not needed (submitit's own wait would poll it forever where accounting is
+    off); with a local executor, submitit's state is used instead of ``squeue``."""
     result = SweepResult()
-    for job, config in tqdm(list(zip(jobs, configs)), desc="sweep (slurm)",
-                            disable=not progress):
-        _collect(result, config, job.result, store)
+    pending = dict(enumerate(zip(jobs, configs)))
+    ended_at: dict[int, float] = {}
+    slurm = bool(jobs) and type(jobs[0]).__name__.startswith("Slurm")
+    bar = tqdm(total=len(pending), desc="sweep (slurm)", disable=not progress)
+    t0 = time.perf_counter()
+    while pending:
+        live = (_squeue_live(str(j.job_id).split("_")[0] for j, _ in pending.values())
+                if slurm else None)
+        for index, (job, config) in list(pending.items()):
+            if job.paths.result_pickle.exists():
+                call = job.result
+            else:
+                gone = (str(job.job_id) not in live) if live is not None else job.done()
+                if not gone:
+                    ended_at.pop(index, None)
+                    continue
+                first = ended_at.setdefault(index, time.monotonic())
+                if slurm and time.monotonic() - first < grace_s:
+                    continue
+                call = _ended_without_result(job)
+            summary = _collect(result, config, call, store)
+            if summary is None:
+                _note_slurm_task(store, result, config, job)
+            del pending[index]
+            bar.update(1)
+            _tell(on_done, result, index, summary,
+                  summary["train_seconds"] if summary else time.perf_counter() - t0)
+        if pending:
+            time.sleep(poll_s)
+    bar.close()
     return result
+
+
+def _ended_without_result(job: Any) -> Callable[[], dict]:
+    def call() -> dict:
+        raise SlurmTaskEnded(f"Slurm task {job.job_id} ended {slurm_state(str(job.job_id))} "
+                             f"without a result (cancelled, or killed for time or memory)")
+    return call
+
+
+def _note_slurm_task(store: ResultsStore, result: SweepResult, config: RunConfig,
+                     job: Any) -> None:
+    """Add the task's Slurm job id and log to its failure: in ``result`` and in its note."""
+    info = slurm_task_info(job)
+    try:
+        key = run_id(config)
+    except ConfigError:
+        key = _label(config)
+    if key in result.failed:
+        result.failed[key] += f" [Slurm job {info['job_id']}, log {info['log']}]"
+    if store.failure_path(key).exists():
+        store.annotate_failure(key, slurm=info)
 
 
 def check_backend(name: str) -> str:

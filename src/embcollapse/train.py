@@ -89,6 +89,22 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
+class AuthorsBCELoss(nn.Module):
+    """The authors' loss: ``BCELoss`` on the sigmoid of the logit. torch clamps its logs at
+    -100, so where the sigmoid rounds to exactly 0 or 1 (float32: a logit beyond about +16.6
+    for label 0, below about -88 for label 1) the loss is 100 and its gradient is 0, where
+    ``BCEWithLogitsLoss`` gives a gradient of about 1."""
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return nn.functional.binary_cross_entropy(torch.sigmoid(logits), labels)
+
+
+def loss_function(name: str) -> nn.Module:
+    """The training loss ``train.loss`` names (:data:`embcollapse.config.LOSSES`): mean over
+    the batch of a (n,) logit against (n,) 0/1 float labels."""
+    return {"bce-logits": nn.BCEWithLogitsLoss, "authors-bce": AuthorsBCELoss}[name]()
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the JSON-ready record, the best model's weights and its test
@@ -151,7 +167,7 @@ def _fit(config: RunConfig, data: PreparedData | None, dev: torch.device,
     seed_everything(config.seed)
     model = build_run_model(config.model, tc, data.field_dims).to(dev)
     optimizer = make_optimizer(model, tc.lr, tc.weight_decay)
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = loss_function(tc.loss)
     train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed)
     valid = BatchLoader(data.valid, tc.eval_batch_size, dev)
     history: list[dict[str, float]] = []

@@ -10,7 +10,9 @@ initialisation, attribute names close to theirs (``embeddings``, ``cns``, ``pns`
 explicit parameter mapping and check that both compute the same function.
 
 Every model returns logits (the authors' apply a sigmoid and train with ``BCELoss``; ours
-train on logits with ``BCEWithLogitsLoss``, the same loss). ``authors_model(name, ...)`` builds
+train on logits with ``BCEWithLogitsLoss``, the same loss except where the sigmoid saturates in
+float32, where theirs has no gradient: ``train.loss: authors-bce`` trains with theirs,
+:class:`embcollapse.train.AuthorsBCELoss`). ``authors_model(name, ...)`` builds
 the authors' single-embedding class when ``num_sets == 1`` and their multi-embedding class
 otherwise:
 
