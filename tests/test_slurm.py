@@ -55,11 +55,13 @@ def test_a_smoke_sweep_as_a_slurm_array_then_status_then_only_the_missing_run(
         slurm_cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     results = tmp_path / "store"
     base = ["sweep", "--profile", "smoke", "--chapter", "theory", "--results", str(results)]
-    assert main([*base, *SLURM_ARGS, "--wait"]) == 0
+    # one task at a time: the wait must not take the pending task for one that ended
+    assert main([*base, *SLURM_ARGS, "--slurm-parallelism", "1", "--wait"]) == 0
     out = capsys.readouterr().out
     job = re.search(r"submitted 2 tasks as job (\d+); logs in (\S+)", out)
     assert job, out
     assert array_tasks(slurm_cluster, job[1]) == [f"{job[1]}_0", f"{job[1]}_1"]
+    assert "ArrayTaskThrottle=1" in slurm_cluster.command("scontrol", "show", "job", job[1])
     assert out.count("[sweep] theory ") == 2 and "valid AUC" in out        # a line per run
     assert "trained 2, failed 0" in out
     store = ResultsStore(results)

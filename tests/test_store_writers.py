@@ -15,8 +15,8 @@ import store_writers  # noqa: E402
 def test_sixteen_writers_at_once_lose_and_corrupt_nothing(tmp_path: Path, same_run) -> None:
     row = store_writers.run(writers=16, records=2, model_mb=0.05, rows=1_000,
                             same_run=same_run, root=tmp_path / "store")
-    assert row["saves"] == 32 and row["writer_exit_codes_nonzero"] == row["writers_crashed"] == 0
-    assert (row["lost"], row["corrupt"], row["damaged"], row["left_over"]) == (0, 0, 0, 0)
+    assert row["saves"] == 32 and row["writer_exit_codes_nonzero"] == row["writers_crashed"] == 0, row
+    assert (row["lost"], row["corrupt"], row["damaged"], row["left_over"]) == (0, 0, 0, 0), row
     assert row["failure_notes"] == 16 and row["reader_listings"] >= 1
     runs = [p for p in (tmp_path / "store" / "runs").iterdir()]
     assert len(runs) == (1 if same_run else 32)

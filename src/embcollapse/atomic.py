@@ -22,6 +22,7 @@ import random
 import re
 import shutil
 import socket
+import stat
 import tempfile
 import time
 from contextlib import contextmanager
@@ -101,11 +102,13 @@ def check_target(final: Path, kind: str, known: Collection[str]) -> Path:
     ``kind`` (a damaged marker in a folder of only our names does not lock it).
     """
     final = Path(os.path.abspath(Path(final).expanduser()))
-    if final.is_symlink():
+    try:                            # one look: another writer may move it between two
+        mode = os.lstat(final).st_mode
+    except FileNotFoundError:
+        return final
+    if stat.S_ISLNK(mode):
         raise ConfigError(f"{final} is a symbolic link; name a new folder")
-    if not final.is_dir():
-        if not final.exists():      # (also when another writer just moved it away)
-            return final
+    if not stat.S_ISDIR(mode):
         raise ConfigError(f"{final} is a file, not a folder; name a new folder")
     cwd = Path.cwd().resolve()
     if final.resolve() == cwd or final.resolve() in cwd.parents:
