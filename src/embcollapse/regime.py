@@ -124,16 +124,25 @@ def _millions(text: str) -> float:
 def criteo_lookups_per_parameter(table4_csv: str | Path, embed_dim: int = 10) -> float:
     """Criteo's lookups per embedding parameter, from the paper's Table 4 (instances, fields,
     total features; the training split is 80% of the instances)."""
-    table = pd.read_csv(table4_csv, comment="#").set_index("dataset")
-    row = table.loc["criteo"]
-    return lookups_per_parameter(CRITEO_TRAIN_SHARE * _millions(row["instances"]),
-                                 int(row["fields"]), _millions(row["total_features"]), embed_dim)
+    train_rows, fields, features = criteo_shape(table4_csv)
+    return lookups_per_parameter(train_rows, fields, features, embed_dim)
+
+
+def criteo_shape(table4_csv: str | Path) -> tuple[float, int, float]:
+    """Criteo's training rows (80% of Table 4's instances), fields and total features."""
+    row = pd.read_csv(table4_csv, comment="#").set_index("dataset").loc["criteo"]
+    return (CRITEO_TRAIN_SHARE * _millions(row["instances"]), int(row["fields"]),
+            _millions(row["total_features"]))
+
+
+def synthetic_shape(config: DataConfig) -> tuple[float, list[int]]:
+    """A synthetic configuration's training rows and field cardinalities."""
+    return CRITEO_TRAIN_SHARE * config.rows * config.fraction, preset_cardinalities(config.preset)
 
 
 def regime_lookups_per_parameter(config: DataConfig, embed_dim: int = 10) -> float:
     """Lookups per embedding parameter of a synthetic configuration's training split."""
-    card = preset_cardinalities(config.preset)
-    train_rows = CRITEO_TRAIN_SHARE * config.rows * config.fraction
+    train_rows, card = synthetic_shape(config)
     return lookups_per_parameter(train_rows, len(card), sum(card), embed_dim)
 
 
@@ -163,16 +172,14 @@ def criteo_head_row_travel(table4_csv: str | Path, train: TrainConfig | None = N
         from .config import load_profile
 
         train = load_profile("paper").train
-    row = pd.read_csv(table4_csv, comment="#").set_index("dataset").loc["criteo"]
-    return head_row_travel(CRITEO_TRAIN_SHARE * _millions(row["instances"]), train.batch_size,
-                           train.lr, _millions(row["total_features"]), embed_dim)
+    train_rows, _, features = criteo_shape(table4_csv)
+    return head_row_travel(train_rows, train.batch_size, train.lr, features, embed_dim)
 
 
 def regime_head_row_travel(config: DataConfig, train: TrainConfig, embed_dim: int = 10) -> float:
     """:func:`head_row_travel` of a synthetic configuration under ``train`` (its
     ``embed_init_rows`` when set, else the preset's own vocabulary)."""
-    card = preset_cardinalities(config.preset)
-    train_rows = CRITEO_TRAIN_SHARE * config.rows * config.fraction
+    train_rows, card = synthetic_shape(config)
     return head_row_travel(train_rows, train.batch_size, train.lr,
                            train.embed_init_rows or sum(card), embed_dim)
 
