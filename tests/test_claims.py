@@ -30,16 +30,16 @@ def test_claims_are_stored_per_build_and_joined_with_the_catalogue(
     from embcollapse.findings import Check, finding
 
     monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path))
-    fails = finding("Table 1", "ME > SE for 3/7", "7/7", [Check("x", -1, 0, ">")])
-    holds = finding("Table 1", "ME > SE for 7/7", "7/7", [Check("x", 1, 0, ">")])
+    fails = finding("Table 1", "ME > SE for 3/7", "7/7", [Check("x", -1, 0, ">", deterministic="exact")])
+    holds = finding("Table 1", "ME > SE for 7/7", "7/7", [Check("x", 1, 0, ">", deterministic="exact")])
     claims.record_claim("b1", fails)
     claims.record_claim("b1", holds)                              # replaces
-    claims.record_claim("b2", finding("Table 2", "x", "y", [Check("y", 1, 0, "<")]))
+    claims.record_claim("b2", finding("Table 2", "x", "y", [Check("y", 1, 0, "<", deterministic="exact")]))
     frame = claims.summary_frame("b1").set_index("item")
     assert list(frame.index) == [item.key for item in claims.CATALOGUE]
     assert frame.loc["Table 1", "status"] == "reproduced"
     assert frame.loc["Table 1", "ours"] == "ME > SE for 7/7"
-    assert "x: 1 > 0 holds" in frame.loc["Table 1", "rule"]
+    assert "x: 1 (exact) > 0 holds" in frame.loc["Table 1", "rule"]
     assert frame.loc["Table 2", "status"] == "not run"          # claimed under b2 only
     assert frame.loc["Figure 7", "status"] == "diagram"
     assert all(frame.rule.str.len() > 0)
@@ -53,8 +53,8 @@ def test_a_damaged_claim_file_is_not_a_verdict_and_names_the_file(
     from embcollapse.findings import Check, finding
 
     monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path))
-    claims.record_claim("b1", finding("Table 1", "7/7", "7/7", [Check("x", 1, 0, ">")]))
-    claims.record_claim("b1", finding("Table 2", "x", "y", [Check("y", -1, 0, "<")]))
+    claims.record_claim("b1", finding("Table 1", "7/7", "7/7", [Check("x", 1, 0, ">", deterministic="exact")]))
+    claims.record_claim("b1", finding("Table 2", "x", "y", [Check("y", -1, 0, "<", deterministic="exact")]))
     path = next(p for p in (tmp_path / "claims" / "b1").glob("*.json")
                 if json.loads(p.read_text())["key"] == "Table 1")
     text = path.read_text()
@@ -98,7 +98,8 @@ def test_book_run_clears_its_chapters_claims_and_says_why_an_item_was_not_run(
         if behaviour["gain"] is not None:
             build = os.environ[claims.BUILD_ENV]
             claims.record_claim(build, finding("Table 1", f"gain {behaviour['gain']}", "p",
-                                               [Check("gain", behaviour["gain"], 0, ">")]))
+                                               [Check("gain", behaviour["gain"], 0, ">",
+                                                      deterministic="exact")]))
         return output
 
     monkeypatch.setattr(book, "execute_notebook", fake_execute)
@@ -204,5 +205,6 @@ def test_the_paper_column_names_the_papers_setting_beside_ours() -> None:
 
     frame = pd.DataFrame([{"model": "dnn", "embed_dim": k, "mean": 0.8} for k in (5, 40)])
     assert "K=10 to 100; ours: K=5 to 40" in collapse.figure_1a(frame).paper
-    ours = pd.DataFrame({"20": [19.6, 15.0]}, index=[0.03, 1.0])
-    assert "1% to 100% of Criteo (ours: 3% to 100% of our data)" in data_size.table_2(ours).paper
+    runs = pd.DataFrame({"fraction": [0.03, 1.0], "column": ["20", "20"], "seed": [0, 0],
+                         "mean_ia": [19.6, 15.0]})
+    assert "1% to 100% of Criteo (ours: 3% to 100% of our data)" in data_size.table_2(runs).paper

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from embcollapse.findings import (AUC_RESOLUTION, Check, finding, illustration, not_run,
+from embcollapse.findings import (AUC_MARGIN, Check, finding, illustration, not_run,
                                   shared, status_of_checks)
 from embcollapse.findings import (appendices, collapse, data_size, datasets, how_it_works,
                                   multi_embedding, regularized, theory)
@@ -88,8 +88,8 @@ def exact(values: dict[str, float], seeds: int = 3) -> dict:
 
 def test_figure_1a_counts_a_gain_below_the_resolution_as_not_growing() -> None:
     frame = auc_frame({"dnn": [0.8, 0.8]})
-    below = collapse.figure_1a(frame, differences=exact({"dnn": AUC_RESOLUTION - EPS}))
-    above = collapse.figure_1a(frame, differences=exact({"dnn": AUC_RESOLUTION + EPS}))
+    below = collapse.figure_1a(frame, differences=exact({"dnn": AUC_MARGIN - EPS}))
+    above = collapse.figure_1a(frame, differences=exact({"dnn": AUC_MARGIN + EPS}))
     assert below.status == "reproduced" and above.status == "differs"
     two = auc_frame({"dnn": [0.8, 0.79], "dcnv2": [0.8, 0.81]})
     mixed = collapse.figure_1a(two, differences=exact({"dnn": -0.01, "dcnv2": 0.01}))
@@ -193,7 +193,7 @@ def test_figure_6_regularized() -> None:
     assert statuses(tie) == ["fails", "holds", "holds"]
     grows = regularized.figure_6_regularized(
         by_size([3, 4], [4, 5], [0.8, 0.8]),
-        auc_difference=exact({"r": AUC_RESOLUTION + EPS})["r"])
+        auc_difference=exact({"r": AUC_MARGIN + EPS})["r"])
     assert statuses(grows)[-1] == "fails"
 
 
@@ -225,12 +225,12 @@ def test_figure_16_and_figure_6_dnn() -> None:
     assert regularized.figure_16(2.9, 2.0, mechanical=1.9).status == "reproduced"
     norm = pd.Series({"dnn": 0.6, "dcnv2": 0.5})
     auc = pd.Series({5: 0.8, 40: 0.8})
-    drop = exact({"d": -AUC_RESOLUTION - EPS})["d"]
+    drop = exact({"d": -AUC_MARGIN - EPS})["d"]
     assert regularized.figure_6_dnn(norm, auc, auc_difference=drop).status == "reproduced"
     assert statuses(regularized.figure_6_dnn(pd.Series({"dnn": 0.5, "dcnv2": 0.5}), auc,
                                              auc_difference=drop)) == ["fails", "holds"]
     # the paper says DNN's AUC *drops*: a flat AUC (inside the band) is not a drop
-    flat = exact({"d": -AUC_RESOLUTION + EPS})["d"]
+    flat = exact({"d": -AUC_MARGIN + EPS})["d"]
     assert statuses(regularized.figure_6_dnn(norm, auc, auc_difference=flat)) == ["holds", "fails"]
 
 
@@ -277,7 +277,7 @@ def me_frame(pairs: dict[str, tuple[float, float]], scale: int = 4) -> pd.DataFr
 def test_table_1_checks_me_above_se_per_model_without_autoint() -> None:
     frame = me_frame({"dnn": (0.8, 0.8 + EPS), "dcnv2": (0.8, 0.8), "autoint": (0.8, 0.7)})
     found = multi_embedding.table_1(frame, differences=exact(
-        {"dnn": AUC_RESOLUTION + EPS, "dcnv2": AUC_RESOLUTION - EPS}))
+        {"dnn": AUC_MARGIN + EPS, "dcnv2": AUC_MARGIN - EPS}))
     assert [c.name.split(":")[0] for c in found.checks] == ["dcnv2", "dnn"]
     assert statuses(found) == ["fails", "holds"] and found.status == "partly"
     assert "dnn +0.00076" in found.paper            # paper ME - SE at 4x on Criteo
@@ -293,11 +293,11 @@ def test_table_1_judges_me_best_at_the_largest_size() -> None:
     assert multi_embedding.best_other_me(frame, "dcnv2", 4) == 2
     diffs = exact({"dcnv2": 0.01})
     worse = multi_embedding.table_1(frame, differences=diffs,
-                                    best_differences=exact({"dcnv2": -AUC_RESOLUTION - EPS}))
+                                    best_differences=exact({"dcnv2": -AUC_MARGIN - EPS}))
     assert statuses(worse) == ["holds", "fails"] and worse.status == "partly"
     assert "ME at 4x minus ME at 2x" in worse.checks[1].name
     within = multi_embedding.table_1(frame, differences=diffs,
-                                     best_differences=exact({"dcnv2": -AUC_RESOLUTION + EPS}))
+                                     best_differences=exact({"dcnv2": -AUC_MARGIN + EPS}))
     assert within.status == "reproduced"
 
 
@@ -314,9 +314,9 @@ def test_table_1s_plots_and_copies_point_to_it_and_the_other_dataset_is_not_run(
 def test_table_7_and_figure_8b() -> None:
     frame = me_frame({"autoint": (0.8, 0.8)})
     assert multi_embedding.table_7(frame, differences=exact(
-        {"autoint": AUC_RESOLUTION + EPS})).status == "reproduced"
+        {"autoint": AUC_MARGIN + EPS})).status == "reproduced"
     assert multi_embedding.table_7(frame, differences=exact(
-        {"autoint": AUC_RESOLUTION - EPS})).status == "differs"
+        {"autoint": AUC_MARGIN - EPS})).status == "differs"
     assert multi_embedding.table_7(me_frame({"dnn": (0.8, 0.9)})).status == "not run"
     se = np.array([1.0, 2.0, 3.0, 4.0])
     assert multi_embedding.figure_8b(se, se + [1, 1.1, 0.9, 1]).status == "reproduced"
@@ -375,7 +375,7 @@ def test_figures_10c_10d_use_the_symmetric_band() -> None:
     frame = {"ME": 0.8, "shared": 0.79, "agree": 0.7998}
     # the case: agree -0.0002 counted as "worse"; with one band it is not
     c, d = how_it_works.figure_10c_10d(frame, 4, differences=exact(
-        {"shared": -AUC_RESOLUTION - EPS, "agree": -0.0002}))
+        {"shared": -AUC_MARGIN - EPS, "agree": -0.0002}))
     assert (c.status, d.status) == ("reproduced", "differs")
     c, d = how_it_works.figure_10c_10d({"ME": 0.8}, 4)
     assert c.status == d.status == "not run"
@@ -439,7 +439,7 @@ def test_table_3_figure_15_and_figure_11() -> None:
     auc = pd.DataFrame({1: [0.8, 0.8, 0.8]},
                        index=["standard", "more_cross_layers", "deeper_mlp"])
     found = appendices.table_3(auc, differences=exact(
-        {"more_cross_layers": AUC_RESOLUTION - EPS, "deeper_mlp": AUC_RESOLUTION + EPS}))
+        {"more_cross_layers": AUC_MARGIN - EPS, "deeper_mlp": AUC_MARGIN + EPS}))
     assert statuses(found) == ["holds", "fails"]
     assert "standard 0.81339" in found.paper
     assert appendices.figure_15(pd.Series({4: 0.6, 8: 0.6 - EPS}), "dcnv2").status == "reproduced"
@@ -553,7 +553,7 @@ def test_one_seed_decides_no_auc_verdict_and_says_how_many_seeds_it_would_need()
     assert got.status == "not resolved" and statuses(got) == ["unresolved"]
     from embcollapse.intervals import seeds_needed
 
-    need = seeds_needed(-0.004 - AUC_RESOLUTION, 0.0017, 0.0008 / 1.96)
+    need = seeds_needed(-0.004 - AUC_MARGIN, 0.0017, 0.0008 / 1.96)
     assert need == 3 and f"it would need {need} seeds" in got.rule
     unknown = collapse.figure_1a(frame, differences={"dnn": _difference(-0.004, 0.0008, seeds=1)})
     assert "no seed-to-seed spread is measured" in unknown.rule

@@ -184,7 +184,7 @@ def test_paired_over_seeds_combines_and_checks_rows() -> None:
         seeds.append((y, a, y, b))
         singles.append(delong_paired(y, a, b))
     got = paired_over_seeds(seeds)
-    want = combine_seeds([d.diff for d in singles], [d.se for d in singles])
+    want = combine_seeds([d.diff for d in singles], [d.se for d in singles], test_rows=400)
     assert got == want
     y = seeds[0][0]
     with pytest.raises(ValueError, match="same test rows"):

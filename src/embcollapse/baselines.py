@@ -91,11 +91,18 @@ def per_field_mean(arrays: Iterable[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(a, dtype=float) for a in arrays]), axis=0)
 
 
-def field_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95
-                     ) -> Difference:
-    """Mean over fields of ``a - b`` (each a list over seeds of per-field values, averaged over
-    seeds first) with a t interval over fields: the uncertainty of an IA difference."""
-    return mean_interval(per_field_mean(a) - per_field_mean(b), level, "fields")
+def seed_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: float = 0.95
+                    ) -> Difference:
+    """The difference of per-field values ``a - b`` (each a list over seeds, in the same seed
+    order, of (N,) per-field values): per seed the mean over fields of ``a - b``, then a
+    Student-t interval over the seeds (fields are no replicates: training randomness lives
+    between seeds). One seed gives an unbounded interval (``seeds`` 1)."""
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} seeds of one side against {len(b)} of the other; pair "
+                         "the runs by seed")
+    per_seed = [float(np.mean(np.asarray(x, float) - np.asarray(y, float)))
+                for x, y in zip(a, b)]
+    return mean_interval(per_seed, level, "seeds")
 
 
 def run_field_values(records: Iterable[Mapping[str, Any]], key: str = "field_ia_concat"
@@ -158,3 +165,54 @@ def seed_spread(differences: Iterable[Difference | None], where: str) -> SeedSpr
         return None
     return SeedSpread(sd, n, seeds, f"measured in this build: pooled over {n} {where} "
                                     f"comparisons of up to {seeds} seeds")
+
+
+def seed_heatmap_means(store: Any, records: Sequence[Mapping[str, Any]],
+                       models: Sequence[str] = ("dcnv2-reg", "dcnv2")) -> dict[str, Any]:
+    """Figure 16 per seed: for every seed both ``models`` have a run of in ``records``, the
+    mean of each model's first-cross-layer sub-embedding IA heat map, and for the first model
+    what scaled-orthogonal blocks would give (:func:`mechanical_subembedding_ia`). Returns
+    ``{model: [mean per seed], "mechanical": [...], "seeds": [...], "records": [...]}``."""
+
+    by = {m: {r["config"]["seed"]: r for r in records if r["config"]["model"]["name"] == m}
+          for m in models}
+    seeds = sorted(set.intersection(*(set(v) for v in by.values())))
+    out: dict[str, Any] = {m: [] for m in models}
+    out.update(mechanical=[], seeds=seeds, records=[by[m][s] for s in seeds for m in models])
+    for seed in seeds:
+        for m in models:
+            heat = subembedding_ia(store.load_model(by[m][seed]).field_pair_tables(layer=0))
+            out[m].append(float(np.mean(heat)))
+            if m == models[0]:
+                out["mechanical"].append(mechanical_subembedding_ia(
+                    heat, by[m][seed]["field_ia"][0]))
+    return out
+
+
+def seed_small_shares(records: Sequence[Mapping[str, Any]],
+                      share: Any) -> dict[str, Any]:
+    """Figure 1b per seed: for every K of ``records`` (one model's runs), the ``share`` (e.g.
+    :func:`embcollapse.findings.collapse.share_small`) of the first set's spectra of fields
+    with at least K rows, on the trained tables (``trained``), the initial tables and Gaussian
+    tables of the same shapes; each ``{K: [value per seed]}`` over the seeds every K has,
+    in seed order. ``records``: the runs used, ``seeds``: the seeds."""
+    def k_of(r: Mapping[str, Any]) -> int:
+        return int(r["config"]["model"]["embed_dim"])
+
+    by_k: dict[int, dict[int, Mapping[str, Any]]] = {}
+    for r in records:
+        by_k.setdefault(k_of(r), {})[r["config"]["seed"]] = r
+    seeds = sorted(set.intersection(*(set(v) for v in by_k.values()))) if by_k else []
+    out: dict[str, Any] = {"trained": {}, "initial tables": {}, "random tables": {},
+                           "seeds": seeds, "records": []}
+    for k, runs in sorted(by_k.items()):
+        chosen = [runs[s] for s in seeds]
+        out["records"] += chosen
+        out["trained"][k] = [share([np.array(v) for v, d in zip(r["singular_values"][0],
+                                                               r["field_dims"]) if d >= k])
+                             for r in chosen]
+        out["initial tables"][k] = [share(spectra(initial_tables(r), min_rows=k))
+                                    for r in chosen]
+        out["random tables"][k] = [share(spectra(random_tables_like(r, seed=r["config"]["seed"]),
+                                                 min_rows=k)) for r in chosen]
+    return out

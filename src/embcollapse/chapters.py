@@ -54,7 +54,7 @@ class TheoryParams(ChapterParams):
     toy_embed_dim: int = 16         # toy: K (not stated in the paper)
     toy_iterations: int = 5000
     toy_lr: float = 1.0
-    toy_seed: int = 0
+    toy_seeds: tuple[int, ...] = (0, 1, 2)   # toy: one run per seed (the first is plotted)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class Difference:
     seed_sd: float = math.nan      # sd of the per-seed differences (measured elsewhere for 1 seed)
     test_se: float = math.nan      # the test rows' part of the standard error (rms over seeds)
     seed_sd_source: str = ""       # where ``seed_sd`` was measured, for a one-seed difference
+    test_rows: int = 0             # the test rows each seed's difference was scored on
 
     def as_dict(self) -> dict[str, float | str | int]:
         return asdict(self)
@@ -149,16 +150,21 @@ def delong_paired(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray
     ``labels`` (n,) 0/1; ``scores_a``, ``scores_b`` (n,) any monotone scores (logits or
     probabilities; only their order matters).
     """
-    aucs, cov = delong_components(labels, [scores_a, scores_b])
-    var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
-    se = math.sqrt(max(var, 0.0))
-    return _interval(aucs[0] - aucs[1], se, level, "delong", len(labels), test_se=se)
+    return delong_contrast(labels, [scores_a, scores_b], [1.0, -1.0], level)
 
 
-def delong_se(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """One model's AUC and its DeLong standard error."""
-    aucs, cov = delong_components(labels, [scores])
-    return float(aucs[0]), math.sqrt(max(cov[0, 0], 0.0))
+def delong_contrast(labels: np.ndarray, scores: Sequence[np.ndarray], weights: Sequence[float],
+                    level: float = 0.95) -> Difference:
+    """A contrast ``sum(w_k * AUC_k)`` of ``k`` models scored on the same rows (each (n,)),
+    e.g. ``(+1, -1)`` for a difference or ``(+1, -1, -1, +1)`` for a difference of two
+    differences, with its DeLong standard error ``sqrt(w' C w)`` and a normal interval."""
+    w = np.asarray(weights, dtype=np.float64)
+    if len(w) != len(scores):
+        raise ValueError(f"{len(w)} weights for {len(scores)} score vectors")
+    aucs, cov = delong_components(labels, scores)
+    se = math.sqrt(max(float(w @ cov @ w), 0.0))
+    return _interval(float(w @ aucs), se, level, "delong", len(labels), test_se=se,
+                     test_rows=len(labels))
 
 
 def _auc_fast(positive: np.ndarray, scores: np.ndarray) -> float:
@@ -190,11 +196,11 @@ def bootstrap_paired(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndar
         raise ValueError("too few usable bootstrap resamples (one class only)")
     point = _auc_fast(positive, s[0]) - _auc_fast(positive, s[1])
     se = float(np.std(diffs, ddof=1))
-    return _interval(point, se, level, "paired bootstrap", n, test_se=se)
+    return _interval(point, se, level, "paired bootstrap", n, test_se=se, test_rows=n)
 
 
-def combine_seeds(diffs: Sequence[float], ses: Sequence[float], level: float = 0.95
-                  ) -> Difference:
+def combine_seeds(diffs: Sequence[float], ses: Sequence[float], level: float = 0.95,
+                  test_rows: int = 0) -> Difference:
     """Mean difference over seeds, with an interval for it.
 
     Method: ``se^2 = s^2 / S + mean(se_s^2)``, where ``s`` is the sample standard deviation of
@@ -219,7 +225,7 @@ def combine_seeds(diffs: Sequence[float], ses: Sequence[float], level: float = 0
     se = math.sqrt(spread + test_se ** 2)
     return _interval(float(d.mean()), se, level, "seeds: between-seed + test-set", len(d),
                      df=len(d) - 1 if len(d) > 1 else None, seeds=len(d), seed_sd=sd,
-                     test_se=test_se)
+                     test_se=test_se, test_rows=test_rows)
 
 
 def seeds_needed(gap: float, seed_sd: float, test_se: float, level: float = 0.95,
@@ -233,7 +239,7 @@ def seeds_needed(gap: float, seed_sd: float, test_se: float, level: float = 0.95
     if any(math.isnan(v) for v in (gap, seed_sd, test_se)) or gap == 0.0:
         return None
     for s in range(2, max_seeds + 1):
-        if quantile(level, s - 1) * math.sqrt(seed_sd ** 2 / s + test_se ** 2) < gap:
+        if half_width(seed_sd, test_se, s, level) < gap:
             return s
     return None
 
@@ -262,10 +268,11 @@ def mean_interval(values: Sequence[float], level: float = 0.95, what: str = "ite
         return Difference(math.nan, math.nan, -math.inf, math.inf, level, f"t over {what}", 0)
     if len(v) < 2:
         return Difference(float(v[0]), math.inf, -math.inf, math.inf, level,
-                          f"t over {what}", 1)
+                          f"t over {what}", 1, seeds=1)
     se = float(np.std(v, ddof=1) / math.sqrt(len(v)))
+    seeds = {"seeds": len(v), "seed_sd": float(np.std(v, ddof=1))} if what == "seeds" else {}
     return _interval(float(v.mean()), se, level, f"t over {len(v)} {what}", len(v),
-                     df=len(v) - 1)
+                     df=len(v) - 1, **seeds)
 
 
 def correlation_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -314,15 +321,27 @@ def paired_over_seeds(seeds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, 
     """AUC(a) - AUC(b) over seeds: ``seeds`` holds, per seed, ``(labels_a, scores_a, labels_b,
     scores_b)`` (each (n,), as a run stores them); each seed's pair is compared with DeLong and
     the seeds combined by :func:`combine_seeds`."""
-    diffs, ses = [], []
-    for labels_a, scores_a, labels_b, scores_b in seeds:
-        if len(labels_a) != len(labels_b) or not np.array_equal(labels_a, labels_b):
-            raise ValueError("the two runs were not scored on the same test rows (their labels "
+    return contrast_over_seeds([((la, sa), (lb, sb)) for la, sa, lb, sb in seeds], [1.0, -1.0],
+                               level)
+
+
+def contrast_over_seeds(seeds: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]],
+                        weights: Sequence[float], level: float = 0.95) -> Difference:
+    """A contrast of AUCs (:func:`delong_contrast`) over seeds: ``seeds`` holds, per seed, one
+    ``(labels, scores)`` per model in the order of ``weights``; every model of a seed must be
+    scored on the same test rows. The seeds are combined by :func:`combine_seeds`."""
+    diffs, ses, rows = [], [], 0
+    for models in seeds:
+        labels = models[0][0]
+        if any(len(y) != len(labels) or not np.array_equal(y, labels) for y, _ in models):
+            raise ValueError("the runs were not scored on the same test rows (their labels "
                              "differ); a paired comparison needs the same test split")
-        d = delong_paired(labels_a, scores_a, scores_b, level)
+        d = delong_contrast(labels, [s for _, s in models], weights, level)
         diffs.append(d.diff)
         ses.append(d.se)
-    return combine_seeds(diffs, ses, level)
+        rows = len(labels)
+    return combine_seeds(diffs, ses, level, test_rows=rows)
+
 
 def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson's score interval of a share ``successes / n`` (e.g. of fields where one table's
@@ -334,3 +353,81 @@ def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[fl
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def half_width(seed_sd: float, test_se: float, seeds: int, level: float = 0.95) -> float:
+    """The half-width of a :func:`combine_seeds` interval over ``seeds`` seeds:
+    ``t(seeds - 1) * sqrt(seed_sd^2 / seeds + test_se^2)``."""
+    if seeds < 2:
+        raise ValueError(f"an interval over seeds needs at least 2 seeds, got {seeds}")
+    return quantile(level, seeds - 1) * math.sqrt(seed_sd ** 2 / seeds + test_se ** 2)
+
+
+def minimum_detectable_effect(seed_sd: float, test_se: float, seeds: int,
+                              level: float = 0.95) -> float:
+    """The smallest true difference whose :func:`combine_seeds` interval over ``seeds``
+    seeds would exclude zero if measured exactly at its value: the interval's half-width
+    (:func:`half_width`). A difference this size is detected about half the time; twice it
+    (for large ``seeds``) about 97% of the time. NaN when the spread is unknown."""
+    if math.isnan(seed_sd) or math.isnan(test_se):
+        return math.nan
+    return half_width(seed_sd, test_se, seeds, level)
+
+
+def test_rows_needed(gap: float, seed_sd: float, test_se: float, test_rows: int, seeds: int,
+                     level: float = 0.95, max_rows: int = 100_000_000) -> int | None:
+    """The test-row twin of :func:`seeds_needed`: the fewest test rows (a multiple of 10,000,
+    at least ``test_rows``) at which ``seeds`` seeds give an interval narrower than ``gap``
+    on each side, the per-seed test-row SE shrinking as ``1 / sqrt(rows)`` from ``test_se``
+    measured at ``test_rows`` rows. None when the seeds' own spread is already too wide
+    (more test rows cannot help) or the inputs are unknown."""
+    gap = abs(float(gap))
+    if any(math.isnan(v) for v in (gap, seed_sd, test_se)) or gap == 0.0 or test_rows < 1 \
+            or seeds < 2:
+        return None
+    q = quantile(level, seeds - 1)
+    room = (gap / q) ** 2 - seed_sd ** 2 / seeds     # what the test-row term may take
+    if room <= 0:
+        return None
+    rows = test_rows * test_se ** 2 / room
+    rows = max(int(math.ceil(rows / 10_000)) * 10_000, test_rows)
+    return rows if rows <= max_rows else None
+
+
+def test_rows_for_share(seed_sd: float, test_se: float, test_rows: int, seeds: int,
+                        share: float = 0.5) -> int:
+    """The test rows at which the test-row term of :func:`combine_seeds` is at most ``share``
+    of the between-seed term ``seed_sd / sqrt(seeds)`` (test SE scaling as ``1/sqrt(rows)``
+    from ``test_se`` measured at ``test_rows`` rows)."""
+    if seed_sd <= 0 or math.isnan(seed_sd) or math.isnan(test_se):
+        raise ValueError(f"need a positive measured seed sd and test SE, got {seed_sd}, "
+                         f"{test_se}")
+    target = share * seed_sd / math.sqrt(seeds)
+    return int(math.ceil(test_rows * (test_se / target) ** 2))
+
+
+def summary_difference(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float,
+                       n_b: int, level: float = 0.95) -> Difference:
+    """``mean_a - mean_b`` from two published summaries (mean and sd over ``n`` seeds each,
+    unpaired), with Welch's t interval (Welch-Satterthwaite degrees of freedom): how the
+    paper's own means and standard deviations over its 3 seeds are fed through the book's
+    rules."""
+    return summary_contrast([(1.0, mean_a, sd_a, n_a), (-1.0, mean_b, sd_b, n_b)], level)
+
+
+def summary_contrast(terms: Sequence[tuple[float, float, float, int]], level: float = 0.95
+                     ) -> Difference:
+    """A linear contrast ``sum(c * mean)`` of independent published summaries ``(c, mean,
+    sd, n)`` (e.g. a gain at 10x minus a gain at 2x: four means), with Welch's t interval."""
+    if not terms:
+        raise ValueError("a contrast needs at least one summary")
+    value = sum(c * m for c, m, _, _ in terms)
+    parts = [(c * c * s * s / n, n) for c, _, s, n in terms]
+    var = sum(v for v, _ in parts)
+    if any(n < 2 for _, n in parts):
+        raise ValueError("every summary needs n >= 2 seeds")
+    denom = sum(v * v / (n - 1) for v, n in parts)
+    df = var * var / denom if denom > 0 else math.inf
+    seeds = min(n for _, n in parts)
+    return _interval(value, math.sqrt(var), level, "Welch t over published summaries",
+                     seeds, df=df, seeds=seeds, seed_sd=math.sqrt(var * seeds), test_se=0.0)

@@ -328,8 +328,29 @@ class ChapterContext:
         """Paired AUC(a) - AUC(b) (:meth:`~embcollapse.results.ResultsStore.paired_difference`)
         of the runs whose rows of ``frame`` match ``a`` and ``b`` (``column: value``), paired
         by seed; None when they cannot be paired."""
-        found = self.store.paired_difference(find_runs(records, frame, **a),
-                                             find_runs(records, frame, **b))
+        return self.contrast(records, frame, [(1.0, a), (-1.0, b)])
+
+    def contrast(self, records: Sequence[dict[str, Any]], frame: pd.DataFrame,
+                 terms: Sequence[tuple[float, Mapping[str, Any]]]):
+        """A paired contrast ``sum(w * AUC(runs matching m))`` over ``terms`` ``(w, m)``
+        (:meth:`~embcollapse.results.ResultsStore.paired_contrast`), paired by seed; a
+        one-seed result gets the build's seed spread (as :meth:`difference`). None when the
+        runs cannot be paired."""
+        found = self.store.paired_contrast([(w, find_runs(records, frame, **m))
+                                            for w, m in terms])
+        return self._with_build_spread(found)
+
+    def contrasts(self, records: Sequence[dict[str, Any]], frame: pd.DataFrame, model: str,
+                  terms: Mapping[str, Sequence[tuple[float, str, int]]]) -> dict[str, Any]:
+        """:meth:`contrast` of ``model``'s runs for each key of ``terms`` (key ->
+        ``[(weight, embedding, scale), ...]``, e.g.
+        :func:`~embcollapse.findings.multi_embedding.table_1_terms`); ``frame`` needs the
+        ``embedding`` and ``scale`` columns (:func:`with_sizes`)."""
+        return {key: self.contrast(records, frame, [(w, {"model": model, "embedding": e,
+                                                         "scale": k}) for w, e, k in parts])
+                for key, parts in terms.items()}
+
+    def _with_build_spread(self, found: Any) -> Any:
         if found is not None and found.seeds < 2:
             spread = self.seed_spread()
             if spread is not None:

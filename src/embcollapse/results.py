@@ -25,7 +25,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -234,19 +234,25 @@ class ResultsStore:
 
         None when no seed has both runs, or a run was stored without its test predictions.
         """
-        from .intervals import paired_over_seeds
+        return self.paired_contrast([(1.0, runs_a), (-1.0, runs_b)], level)
 
-        by_seed = {r["config"]["seed"]: r for r in runs_b}
-        pairs = [(a, by_seed[a["config"]["seed"]]) for a in runs_a
-                 if a["config"]["seed"] in by_seed]
-        if not pairs:
+    def paired_contrast(self, groups: Sequence[tuple[float, Iterable[dict[str, Any]]]],
+                        level: float = 0.95):
+        """A contrast ``sum(w * AUC(runs))`` of ``groups`` ``(w, runs)`` (e.g. a gain at one
+        size minus a gain at another: four groups), paired by seed over the same test rows
+        (:func:`~embcollapse.intervals.contrast_over_seeds`). None when no seed has a run in
+        every group, or a run was stored without its test predictions."""
+        from .intervals import contrast_over_seeds
+
+        by_seed = [{r["config"]["seed"]: r for r in runs} for _, runs in groups]
+        common = sorted(set.intersection(*(set(b) for b in by_seed))) if by_seed else []
+        if not common:
             return None
         try:
-            scored = [(*self.load_test_predictions(a), *self.load_test_predictions(b))
-                      for a, b in sorted(pairs, key=lambda p: p[0]["config"]["seed"])]
+            scored = [[self.load_test_predictions(b[seed]) for b in by_seed] for seed in common]
         except KeyError:
             return None
-        return paired_over_seeds(scored, level)
+        return contrast_over_seeds(scored, [w for w, _ in groups], level)
 
     def save(self, record: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None,
              test_labels: np.ndarray | None = None, test_scores: np.ndarray | None = None

@@ -8,8 +8,8 @@ function takes the values a chapter computed from its runs, reads the paper's nu
 ``book/data/paper/*.csv`` and returns named checks, a status and a rule text generated from
 the checks; a chapter records it with ``ChapterContext.record``.
 """
-from .base import (AUC_RESOLUTION, STATUSES, Check, Finding, finding, illustration, not_run,
+from .base import (AUC_MARGIN, STATUSES, Check, Finding, finding, illustration, not_run,
                    run_ids_of, shared, status_of_checks)
 
-__all__ = ["AUC_RESOLUTION", "STATUSES", "Check", "Finding", "finding", "illustration",
+__all__ = ["AUC_MARGIN", "STATUSES", "Check", "Finding", "finding", "illustration",
            "not_run", "run_ids_of", "shared", "status_of_checks"]

@@ -16,10 +16,22 @@ derived from its checks, never typed:
 * ``diagram``: the item is not an experiment.
 
 A check whose outcome its baseline already gives is shown as ``given`` and not counted: the
-status comes from the other checks. AUC checks state their claim as the paper states it
-(:func:`auc_claim`: better, worse, no change, not better, not worse) and one band,
-``AUC_RESOLUTION``, decides all of them; an AUC check on one seed is unresolved and says how
-many seeds it would need.
+status comes from the other checks.
+
+Two kinds of claim, one rule each (:func:`auc_claim` for AUC differences, :func:`over_seeds` for
+any other statistic):
+
+* a *direction* claim ("ME beats SE", "DNN's AUC falls with size") holds when the interval over
+  seeds lies wholly beyond zero in the paper's direction, fails when it lies wholly beyond zero
+  the other way, and is unresolved when it holds zero; its size is shown beside the paper's;
+* an *equivalence* claim ("does not grow", "not worse", "no change") is decided against one
+  margin, ``AUC_MARGIN`` (0.001, the paper's own footnote 2: "A slightly higher AUC at
+  0.001-level is regarded significant"): "not better" holds when the whole interval is below
+  +margin and fails when it is wholly above it; "not worse" and "no change" likewise.
+
+Every decided check rests on an interval over training seeds (``seeds`` >= 2); a check on one
+seed, or without an interval, is unresolved and says what would resolve it. A statistic with
+no training randomness in it (a dataset's row count) says so in ``deterministic``.
 
 The rule text shown beside every verdict is generated from the checks, so it cannot be empty or
 disagree with what was compared.
@@ -34,7 +46,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 STATUSES = ("reproduced", "partly", "differs", "not resolved", "not run", "illustration",
             "shared", "diagram")
 
-AUC_RESOLUTION = 0.001   # an AUC change smaller than this counts as "no change" in a check
+AUC_MARGIN = 0.001   # the margin of every AUC equivalence claim ("not better", "no change")
+AUC_MARGIN_SOURCE = ("the paper's footnote 2 (Section 5.2): 'A slightly higher AUC at 0.001-level "
+                     "is regarded significant'")
 CORRELATION_STRONG = 0.5  # a claimed positive correlation holds in full at r >= this
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -82,14 +96,21 @@ class Check:
     """One named comparison of a measured value with a threshold: ``measured <comparison>
     threshold`` (``|<|``: ``|measured| < threshold``, "no change"). NaN never holds.
 
-    ``interval`` (optional, ``(low, high)``) is the measured value's confidence interval: the
-    check then *holds* when the whole interval is on the claimed side of the threshold, *fails*
-    when the whole interval is on the other side, and is *unresolved* otherwise.
+    ``interval`` (``(low, high)``) is the measured value's confidence interval over ``seeds``
+    training seeds: the check *holds* when the whole interval is on the claimed side of the
+    threshold, *fails* when the whole interval is on the other side, and is *unresolved*
+    otherwise. Without an interval, or on fewer than two seeds, it is unresolved: no verdict
+    rests on one seed or on fields standing in for replicates. ``deterministic`` (a reason)
+    marks a statistic with no training randomness in it (e.g. a dataset's row count): it is
+    decided by its value alone.
 
-    ``baselines``: the same comparison applied to each :class:`Baseline`; a check that holds
-    while a baseline holds too is *given*: its outcome does not depend on training, so it is
-    shown and not counted. ``unresolved``: why no verdict is possible whatever the value (e.g.
-    one seed); the outcome is then *unresolved*.
+    ``baselines``: the same statistic where the claim cannot be at stake. A check that holds
+    while a baseline passes the threshold too is *given* unless the measured value lies beyond
+    the baseline in the claimed direction (its whole interval past the baseline's): training
+    then moved the statistic further than the baseline, which is evidence. ``forced``: what the
+    protocol or method forces (the check is given whenever it holds). ``unresolved``: why no
+    verdict is possible whatever the value; the outcome is then *unresolved*. ``paper``: the
+    paper's value of the same statistic, shown beside ours.
     """
 
     name: str
@@ -99,6 +120,12 @@ class Check:
     interval: tuple[float, float] | None = None
     baselines: tuple[Baseline, ...] = ()
     unresolved: str = ""
+    seeds: int = 0
+    deterministic: str = ""
+    forced: str = ""
+    paper: float | None = None
+    seed_sd: float = math.nan      # an AUC check's seed-to-seed sd of the paired difference
+    test_se: float = math.nan      # ... and the test rows' part of its standard error
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
@@ -111,17 +138,45 @@ class Check:
     def _of(self, measured: float, interval: tuple[float, float] | None) -> str:
         return _outcome(self.comparison, self.threshold, measured, interval)
 
+    def _beyond(self, baseline: Baseline) -> bool:
+        """Whether the measured value lies wholly beyond ``baseline`` in the claimed direction."""
+        if self.comparison == "|<|":
+            return False
+        low, high = self.interval if self.interval is not None else (self.measured,) * 2
+        b_low, b_high = baseline.interval if baseline.interval is not None else \
+            (baseline.measured,) * 2
+        return low > b_high if self.comparison in (">", ">=") else high < b_low
+
     @property
     def given_by(self) -> tuple[str, ...]:
-        """The labels of the baselines on which the check holds as well."""
-        return tuple(b.label for b in self.baselines if self._of(b.measured, b.interval) == "holds")
+        """The labels of the baselines that pass the threshold too while the measured value
+        is not beyond them, and what the method forces."""
+        out = tuple(b.label for b in self.baselines
+                    if self._of(b.measured, b.interval) == "holds" and not self._beyond(b))
+        return out + ((self.forced,) if self.forced else ())
+
+    @property
+    def why_unresolved(self) -> str:
+        """Why no verdict is possible ("" when one is)."""
+        if self.unresolved:
+            return self.unresolved
+        if self.deterministic:
+            return ""
+        if self.interval is None:
+            return "no interval over seeds"
+        if self.seeds < 2:
+            return (f"{'one seed' if self.seeds == 1 else 'no seed count'}: an interval over "
+                    f"fields or test rows holds no training randomness; at least 2 seeds "
+                    f"(3 for a useful t interval) would decide it")
+        return ""
 
     @property
     def outcome(self) -> str:
-        """``holds``, ``fails``, ``unresolved`` or ``given`` (holds, and so does a baseline)."""
-        if self.unresolved:
+        """``holds``, ``fails``, ``unresolved`` or ``given`` (holds, and so does a baseline
+        that the measured value does not exceed, or the method forces it)."""
+        if self.why_unresolved:
             return "unresolved"
-        found = self._of(self.measured, self.interval)
+        found = self._of(self.measured, None if self.deterministic else self.interval)
         return "given" if found == "holds" and self.given_by else found
 
     @property
@@ -129,98 +184,165 @@ class Check:
         return self.outcome == "holds"
 
     def text(self) -> str:
-        """``name: measured [interval] comparison threshold outcome`` with each baseline, and
-        why a check is unresolved or given."""
-        out = (f"{self.name}: {_num(self.measured)}{_span(self.interval)} {self.comparison} "
-               f"{_num(self.threshold)} {self.outcome}")
+        """``name: measured [interval] over n seeds comparison threshold outcome`` with the
+        paper's value, each baseline, and why a check is unresolved or given."""
+        over = (f" ({self.deterministic})" if self.deterministic else
+                f" over {self.seeds} seed{'s' if self.seeds != 1 else ''}" if self.seeds else "")
+        out = (f"{self.name}: {_num(self.measured)}{_span(self.interval)}{over} "
+               f"{self.comparison} {_num(self.threshold)} {self.outcome}")
+        if self.paper is not None:
+            out += f" (paper: {_num(self.paper)})"
         if self.baselines:
             out += " (" + ", ".join(f"{b.label}: {_num(b.measured)}{_span(b.interval)} "
                                     f"{self._of(b.measured, b.interval)}"
                                     for b in self.baselines) + ")"
         if self.outcome == "given":
-            out += (f", given by its baseline ({'; '.join(self.given_by)}): an illustration, "
-                    f"not evidence, not counted")
-        if self.unresolved:
-            out += f" ({self.unresolved})"
+            out += (f", given ({'; '.join(self.given_by)}): an illustration, not evidence, "
+                    f"not counted")
+        if self.why_unresolved:
+            out += f" ({self.why_unresolved})"
         return out
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "measured": float(self.measured),
                 "threshold": float(self.threshold), "comparison": self.comparison,
                 "interval": None if self.interval is None else [float(v) for v in self.interval],
-                "baselines": [b.as_dict() for b in self.baselines],
-                "unresolved": self.unresolved, "outcome": self.outcome}
+                "baselines": [b.as_dict() for b in self.baselines], "seeds": self.seeds,
+                "deterministic": self.deterministic, "forced": self.forced,
+                "paper": None if self.paper is None else float(self.paper),
+                "seed_sd": float(self.seed_sd), "test_se": float(self.test_se),
+                "mde": self.minimum_detectable_effect,
+                "unresolved": self.why_unresolved, "outcome": self.outcome}
+
+    @property
+    def minimum_detectable_effect(self) -> float:
+        """For an AUC check over 2+ seeds: the smallest difference its interval would tell
+        from zero (:func:`~embcollapse.intervals.minimum_detectable_effect`); NaN otherwise."""
+        from ..intervals import minimum_detectable_effect
+
+        if self.seeds < 2 or math.isnan(self.seed_sd) or math.isnan(self.test_se):
+            return math.nan
+        return minimum_detectable_effect(self.seed_sd, self.test_se, self.seeds)
+
+
+def over_seeds(name: str, per_seed: Sequence[float], threshold: float, comparison: str,
+               baselines: Sequence[Baseline] = (), paper: float | None = None,
+               forced: str = "") -> Check:
+    """A check on a statistic measured once per training seed (``per_seed``: one value per
+    seed, NaN left out): its mean with a Student-t interval over the seeds decides. One seed
+    gives an unresolved check that says so."""
+    from ..intervals import mean_interval
+
+    values = [float(v) for v in per_seed if not math.isnan(float(v))]
+    if not values:
+        return Check(name, math.nan, threshold, comparison, None, baselines,
+                     "no value: the runs it needs are not stored", paper=paper, forced=forced)
+    spread = mean_interval(values, what="seeds")
+    interval = None if len(values) < 2 else (spread.low, spread.high)
+    return Check(name, spread.diff, threshold, comparison, interval, baselines,
+                 seeds=len(values), paper=paper, forced=forced)
+
+
+def seed_baseline(label: str, per_seed: Sequence[float]) -> Baseline:
+    """A :class:`Baseline` measured once per seed: its mean with a t interval over the seeds
+    (the point value alone with one seed)."""
+    from ..intervals import mean_interval
+
+    values = [float(v) for v in per_seed if not math.isnan(float(v))]
+    spread = mean_interval(values, what="seeds")
+    return Baseline(label, spread.diff,
+                    (spread.low, spread.high) if len(values) > 1 else None)
 
 
 def _span(interval: tuple[float, float] | None) -> str:
     return "" if interval is None else f" [{_num(interval[0])}, {_num(interval[1])}]"
 
 
-# how the paper states a claim on an AUC difference -> (comparison, threshold in bands)
+# how the paper states a claim on an AUC difference -> (comparison, threshold in margins)
 AUC_CLAIMS: dict[str, tuple[str, int]] = {
-    "better": (">", 1),          # the difference is above +band
-    "worse": ("<", -1),          # below -band
-    "no change": ("|<|", 1),     # within +-band
-    "not better": ("<", 1),      # below +band ("does not grow": no change or worse)
-    "not worse": (">", -1),      # above -band ("no size does better")
+    "better": (">", 0),          # direction: the interval wholly above 0
+    "worse": ("<", 0),           # direction: the interval wholly below 0
+    "no change": ("|<|", 1),     # equivalence: the interval within +-margin
+    "not better": ("<", 1),      # equivalence: wholly below +margin ("does not grow")
+    "not worse": (">", -1),      # equivalence: wholly above -margin ("no size does better")
 }
 
 
-def one_seed_reason(difference: Any, threshold: float, comparison: str) -> str:
-    """Why a one-seed AUC difference decides nothing, and how many seeds it would need: from
-    the difference's ``seed_sd`` (measured in this build on other comparisons, see
-    :class:`~embcollapse.intervals.SeedSpread`) and its test-row standard error."""
-    from ..intervals import seeds_needed
+def claim_threshold(claim: str) -> float:
+    """The threshold an AUC claim compares the difference with: 0 for a direction claim,
+    +-``AUC_MARGIN`` for an equivalence claim."""
+    return AUC_CLAIMS[claim][1] * AUC_MARGIN
+
+
+def _gap(d: float, threshold: float, comparison: str) -> float:
+    """How far ``d`` lies from the threshold it is compared with (both edges for |<|)."""
+    if comparison == "|<|":
+        return min(abs(d - threshold), abs(d + threshold))
+    return abs(d - threshold)
+
+
+def resolve_reason(difference: Any, threshold: float, comparison: str) -> str:
+    """Why an AUC difference decides nothing yet, and what would decide it: the seeds
+    (:func:`~embcollapse.intervals.seeds_needed`, from its seed-to-seed sd, measured on this
+    comparison, or elsewhere in the build for one seed) and the test rows
+    (:func:`~embcollapse.intervals.test_rows_needed`) that would make its interval clear the
+    threshold if the point value held."""
+    from ..intervals import seeds_needed, test_rows_needed
 
     d = float(difference.diff)
-    gap = min(abs(d - threshold), abs(d + threshold)) if comparison == "|<|" \
-        else abs(d - threshold)
+    gap = _gap(d, threshold, comparison)
     sd, test_se = float(difference.seed_sd), float(difference.test_se)
     if math.isnan(test_se):
         test_se = float(difference.se)
-    why = "one seed: its interval holds only the test rows' noise, not training randomness"
+    seeds = int(difference.seeds)
+    why = ("one seed: its interval holds only the test rows' noise, not training randomness"
+           if seeds < 2 else f"its interval over {seeds} seeds holds the threshold")
     if math.isnan(sd):
         return why + "; no seed-to-seed spread is measured in this build to say how many seeds " \
                      "it would need"
+    source = f" ({difference.seed_sd_source})" if seeds < 2 and difference.seed_sd_source else ""
     need = seeds_needed(gap, sd, test_se, difference.level)
-    source = f" ({difference.seed_sd_source})" if difference.seed_sd_source else ""
-    if need is None:
-        return why + (f"; with the seed-to-seed sd {_num(sd)}{source} and a point value "
-                      f"{_num(gap)} from the threshold, no number of seeds up to 100 would "
-                      f"resolve it")
-    return why + (f"; with the seed-to-seed sd {_num(sd)}{source} it would need {need} seeds "
-                  f"(if the point value held)")
+    parts = [f"seed-to-seed sd {_num(sd)}{source}, test-row SE {_num(test_se)}, point value "
+             f"{_num(gap)} from the threshold"]
+    parts.append("no number of seeds up to 100 would resolve it at these test rows"
+                 if need is None else f"{need} seeds would resolve it")
+    rows = test_rows_needed(gap, sd, test_se, int(difference.test_rows), max(seeds, 2),
+                            difference.level) if difference.test_rows else None
+    if rows is not None:
+        parts.append(f"or {rows:,} test rows at {max(seeds, 2)} seeds")
+    return why + "; " + ", ".join(parts) + " (if the point value held)"
 
 
 def auc_claim(name: str, measured: float, claim: str, difference: Any = None,
-              baselines: Sequence[Baseline] = ()) -> Check:
+              baselines: Sequence[Baseline] = (), paper: float | None = None) -> Check:
     """A check on an AUC difference as the paper states it (``claim``: one of
-    :data:`AUC_CLAIMS`), decided by one band, ``AUC_RESOLUTION``, on both sides.
+    :data:`AUC_CLAIMS`): a direction claim against 0, an equivalence claim against
+    ``AUC_MARGIN`` (see the module docstring).
 
     ``difference`` (an :class:`~embcollapse.intervals.Difference`, paired over the same test
-    rows and over seeds) decides with its interval when it has two seeds or more; on one seed
-    the check is unresolved and says how many seeds it would need; without one (runs stored
-    without test predictions) it is unresolved.
+    rows and over seeds) decides with its interval when it has two seeds or more; otherwise,
+    or while its interval holds the threshold, the check is unresolved and says what would
+    resolve it; without one (runs stored without test predictions) it is unresolved.
+    ``paper``: the paper's value of the same difference, shown beside ours.
     """
     if claim not in AUC_CLAIMS:
         raise ValueError(f"check {name!r}: claim must be one of {', '.join(AUC_CLAIMS)}, got "
                          f"{claim!r}")
-    comparison, sign = AUC_CLAIMS[claim]
-    threshold = sign * AUC_RESOLUTION
+    comparison = AUC_CLAIMS[claim][0]
+    threshold = claim_threshold(claim)
     label = f"{name} ({claim})"
     if difference is None:
         return Check(label, measured, threshold, comparison, baselines=baselines,
                      unresolved="no paired interval: the runs were stored without test "
-                                "predictions")
-    why = one_seed_reason(difference, threshold, comparison) if difference.seeds < 2 else ""
-    return Check(label, difference.diff, threshold, comparison,
-                 (difference.low, difference.high), baselines, why)
-
-
-def with_interval(check: Check, interval: tuple[float, float] | None) -> Check:
-    """``check`` with a confidence interval on its measured value."""
-    return Check(check.name, check.measured, check.threshold, check.comparison, interval,
-                 check.baselines, check.unresolved)
+                                "predictions", paper=paper)
+    interval = (difference.low, difference.high)
+    spread = {"seeds": int(difference.seeds), "paper": paper,
+              "seed_sd": float(difference.seed_sd), "test_se": float(difference.test_se)}
+    check = Check(label, difference.diff, threshold, comparison, interval, baselines, **spread)
+    if check.outcome == "unresolved":
+        check = Check(label, difference.diff, threshold, comparison, interval, baselines,
+                      resolve_reason(difference, threshold, comparison), **spread)
+    return check
 
 
 def signed_with_interval(value: float, difference: Any = None) -> str:

@@ -34,8 +34,10 @@ def figure_9(se_r: float, me_r: float, run_ids: Iterable[str] = (), n: int | Non
                            None if n is None else correlation_interval(i_se, n)),)
         base_d = (Baseline("initial models", i_me - i_se,
                            None if n is None else correlation_difference_interval(i_me, i_se, n)),)
-    checks = [Check("SE column correlation strong", se_r, CORRELATION_STRONG, ">=", r_int, base_r),
-              Check("ME minus SE column correlation", me_r - se_r, 0.0, "<", d_int, base_d)]
+    checks = [Check("SE column correlation strong", se_r, CORRELATION_STRONG, ">=", r_int, base_r,
+                    seeds=1),
+              Check("ME minus SE column correlation", me_r - se_r, 0.0, "<", d_int, base_d,
+                    seeds=1)]
     extra = "" if initial is None else f" (initial models: SE {initial[0]:.2f}, ME {initial[1]:.2f})"
     over = "" if n is None else f" over {n} fields"
     return finding("Figure 9", f"column correlation SE {se_r:.2f}, ME {me_r:.2f}{over}{extra}",
@@ -64,7 +66,7 @@ def figure_10a(me: np.ndarray, se_groups: np.ndarray, random: float | None = Non
                               what="fields")
         base = (Baseline("initial tables", i_gap.diff, (i_gap.low, i_gap.high)),)
     checks = [Check(f"mean diversity gap ME - SE groups (t interval over {len(gap)} fields)",
-                    float(gap.mean()), 0.0, ">", (spread.low, spread.high), base)]
+                    float(gap.mean()), 0.0, ">", (spread.low, spread.high), base, seeds=1)]
     extra = "" if random is None else f", random table {random:.3f}"
     return finding("Figure 10a", f"diversity ME {np.mean(me):.3f}, SE groups "
                    f"{np.mean(se_groups):.3f} (gap {gap.mean():+.3f} +- {stderr:.3f}){extra}",
@@ -97,13 +99,13 @@ def figure_10b(agreement: Mapping[str, float], run_ids: Iterable[str] = (),
                    f"agree-regularised {agree:.2f}{extra}",
                    "visibly different patterns per set (plotted only)",
                    [Check("pattern correlation, ME minus agree-regularised", diff, 0.0, "<",
-                          baselines=base)], run_ids=run_ids)
+                          baselines=base, seeds=1)], run_ids=run_ids)
 
 
 def figure_10c_10d(auc_at_top: Mapping[str, float], top: int, run_ids: Iterable[str] = (),
                    differences: Mapping[str, Any] | None = None) -> list[Finding]:
     """The ablations scale worse: at the largest size each has lower AUC than ME ("worse":
-    below ``-AUC_RESOLUTION``, the same band that decides "better" and "no change").
+    below ``-AUC_MARGIN``, the same band that decides "better" and "no change").
 
     Args:
         auc_at_top: ``ME``, ``shared``, ``agree`` -> mean test AUC at ``top``x (missing keys:
@@ -153,7 +155,7 @@ def figure_17(auc: pd.DataFrame, scale: int, run_ids: Mapping[str, Iterable[str]
             paired differences AUC(ME, scale) - AUC(SE, 1x), AUC(SE, scale) - AUC(SE, 1x) and
             AUC(ME, scale) - AUC(SE, scale); their intervals decide where given.
     Checks, per item: ME AUC change from 1x to ``scale``x "better" (above
-    ``+AUC_RESOLUTION``), with SE's change over the same sizes as its baseline: in a regime
+    ``+AUC_MARGIN``), with SE's change over the same sizes as its baseline: in a regime
     with headroom every model grows, so when SE grows as well "ME grows" is given, not
     evidence; and the discriminating check, ME minus SE at ``scale``x "better", always (where
     Table 1 holds the same runs it is the same comparison, and the item cannot count as

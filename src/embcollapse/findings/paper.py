@@ -1,6 +1,8 @@
 """The paper's numbers as the findings need them, read from ``book/data/paper/*.csv``."""
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import pandas as pd
 
 from ..report import paper_auc, paper_table
@@ -44,6 +46,25 @@ def me_minus_se(dataset: str, scale: int) -> pd.Series:
     if gains.empty or scale not in gains.index.get_level_values("scale"):
         return pd.Series(dtype=float)
     return gains.xs(scale, level="scale")["gain"]
+
+
+PAPER_SEEDS = 3   # "We repeat each experiment for 3 times" (Appendix C.2): the n of its stds
+
+
+def summary_contrasts(auc: pd.DataFrame, model: str,
+                      terms: Mapping[str, Sequence[tuple[float, str, int]]]) -> dict[str, Any]:
+    """The paper's own contrasts of ``model``'s published test AUCs (``auc``: model,
+    embedding, scale, mean, std, as :func:`~embcollapse.report.paper_auc`), each with Welch's
+    t interval from the published means and standard deviations over its 3 seeds
+    (:func:`~embcollapse.intervals.summary_contrast`): the paper fed through the book's rules.
+    ``terms``: key -> ``[(weight, embedding, scale), ...]``."""
+    from ..intervals import summary_contrast
+
+    rows = auc[auc.model == model].set_index(["embedding", "scale"])
+    return {key: summary_contrast([(w, float(rows.loc[(e, k), "mean"]),
+                                    float(rows.loc[(e, k), "std"]), PAPER_SEEDS)
+                                   for w, e, k in parts])
+            for key, parts in terms.items()}
 
 
 def signed(series: pd.Series, digits: int = 5) -> str:

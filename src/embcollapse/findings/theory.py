@@ -1,30 +1,35 @@
 """Chapter "The interaction-collapse law": Figures 3a-3c, 4 and 14 (Evidence I and II)."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
+
+import numpy as np
 
 from . import paper
 from ..intervals import correlation_interval
-from .base import CORRELATION_STRONG, Baseline, Check, Finding, finding, illustration, shared
+from .base import (CORRELATION_STRONG, Baseline, Check, Finding, finding, illustration,
+                   over_seeds, shared)
 
 
 def correlation_checks(label: str, r: float, n: int | None = None,
-                       initial_r: float | None = None) -> list[Check]:
+                       initial_r: float | None = None, seeds: int = 1) -> list[Check]:
     """A claimed positive correlation: ``r > 0`` and ``r >= CORRELATION_STRONG`` (both hold:
     reproduced; only the first: partly; neither: differs).
 
     With ``n`` (the number of fields it is computed over) each check gets Fisher's z interval,
     so a correlation over few fields is not resolved unless it is clear; with ``initial_r``
     (the same correlation on the run's initial model) each check has that baseline, so a
-    correlation the untrained model already shows is given, not evidence.
+    correlation the untrained model already shows is given, not evidence. ``seeds``: the
+    training seeds behind ``r`` (one: the Fisher interval over fields holds no training
+    randomness, so the checks are unresolved).
     """
     interval = None if n is None else correlation_interval(r, n)
     base: tuple[Baseline, ...] = ()
     if initial_r is not None:
         base = (Baseline("initial model", initial_r,
                          None if n is None else correlation_interval(initial_r, n)),)
-    return [Check(f"{label} > 0", r, 0.0, ">", interval, base),
-            Check(f"{label} strong", r, CORRELATION_STRONG, ">=", interval, base)]
+    return [Check(f"{label} > 0", r, 0.0, ">", interval, base, seeds=seeds),
+            Check(f"{label} strong", r, CORRELATION_STRONG, ">=", interval, base, seeds=seeds)]
 
 
 def figure_3a(pearson_row: float, pearson_col: float, run_ids: Iterable[str] = ()) -> Finding:
@@ -61,15 +66,20 @@ def figure_3c(pearson_col: float, run_ids: Iterable[str] = (), n: int | None = N
                                       initial_r), run_ids=run_ids)
 
 
-def figure_4(low_start: float, low_end: float, high_end: float) -> Finding:
+def figure_4(low_start: Sequence[float], low_end: Sequence[float],
+             high_end: Sequence[float]) -> Finding:
     """Toy: the table trained beside a low-IA partner ends less abundant than beside a high-IA
-    one, and below where it started."""
-    checks = [Check("final IA(E1), low-IA partner minus high-IA partner", low_end - high_end,
-                    0.0, "<"),
-              Check("IA(E1) change over training beside the low-IA partner", low_end - low_start,
-                    0.0, "<")]
-    return finding("Figure 4", f"final IA(E1) {low_end:.2f} beside the low-IA partner vs "
-                   f"{high_end:.2f} beside the high-IA one (start {low_start:.2f})",
+    one, and below where it started. Each argument: one value per toy seed (same order);
+    each check is decided by a t interval over the seeds."""
+    start, low, high = (np.atleast_1d(np.asarray(v, float)) for v in (low_start, low_end,
+                                                                       high_end))
+    checks = [over_seeds("final IA(E1), low-IA partner minus high-IA partner", low - high,
+                         0.0, "<"),
+              over_seeds("IA(E1) change over training beside the low-IA partner", low - start,
+                         0.0, "<")]
+    return finding("Figure 4", f"final IA(E1) {low.mean():.2f} beside the low-IA partner vs "
+                   f"{high.mean():.2f} beside the high-IA one (start {start.mean():.2f}; means "
+                   f"of {len(low)} toy seeds)",
                    "the low-IA partner collapses E1 more (plotted only)", checks)
 
 
