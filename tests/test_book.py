@@ -163,6 +163,25 @@ def test_summary_page_lists_every_paper_item_with_a_computed_status(
     assert all(summary.rule.str.len() > 0)
 
 
+def test_no_verdict_rests_on_one_seed_or_on_fields(built: tuple[Path, Path]) -> None:
+    """Walk the catalogue's claims of the smoke build: every check carries its seed count, and
+    a check that decides (holds or fails) rests on an interval over two seeds or more, or says
+    why no training randomness enters it."""
+    from embcollapse.claims import CATALOGUE, build_key, stored_claims
+    from embcollapse.config import load_profile
+
+    claims = stored_claims(build_key(load_profile("smoke")))
+    checked = 0
+    for item in CATALOGUE:
+        for check in claims.get(item.key, {}).get("checks", []):
+            assert "seeds" in check, f"{item.key}: check {check['name']!r} has no seed count"
+            if check["outcome"] in ("holds", "fails") and not check.get("deterministic"):
+                assert check["seeds"] >= 2 and check["interval"] is not None, \
+                    f"{item.key}: {check['name']!r} is decided on {check['seeds']} seed(s)"
+            checked += 1
+    assert checked > 20
+
+
 def test_the_catalogue_covers_every_figure_and_table_the_paper_mentions() -> None:
     from embcollapse.claims import CATALOGUE, ITEMS, paper_items
 

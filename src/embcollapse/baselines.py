@@ -15,6 +15,7 @@ seeds it would need. Chapters call these; nothing here trains.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -115,8 +116,6 @@ def run_field_values(records: Iterable[Mapping[str, Any]], key: str = "field_ia_
 def initial_marginals(record: Mapping[str, Any], embed_set: int | None = None, layer: int = 0):
     """Figure 3b/3c marginals of a run's *initial* model: its sub-embeddings as built, before
     training (``embed_set`` for one set of a multi-embedding model)."""
-    import inspect
-
     model = initial_model(dict(record))
     kwargs: dict[str, int] = {} if embed_set is None else {"embed_set": embed_set}
     if "layer" in inspect.signature(model.field_pair_tables).parameters:
@@ -124,6 +123,39 @@ def initial_marginals(record: Mapping[str, Any], embed_set: int | None = None, l
     tables = model.embedding_tables()[embed_set or 0]
     own = [information_abundance(t) for t in tables]
     return marginals(subembedding_ia(model.field_pair_tables(**kwargs)), own)
+
+
+def seed_marginals(store: Any, records: Sequence[Mapping[str, Any]], layer: int = 0,
+                   embed_set: int | None = None) -> list[Any]:
+    """Figure 3b/3c marginals of each trained run of ``records`` (one per seed): its
+    sub-embedding IA matrix (``layer``: DCNv2's cross layer; FFM has none) against its
+    tables' own IA (for FFM: each field's tables side by side, the record's ``field_ia``)."""
+    out = []
+    for record in records:
+        model = store.load_model(record)
+        kwargs: dict[str, int] = {} if embed_set is None else {"embed_set": embed_set}
+        if "layer" in inspect.signature(model.field_pair_tables).parameters:
+            kwargs["layer"] = layer
+        own = record["field_ia"][embed_set or 0]
+        out.append(marginals(subembedding_ia(model.field_pair_tables(**kwargs)), own))
+    return out
+
+
+def seed_column_correlations(store: Any, pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                             num_sets: int, layer: int = 0) -> dict[str, list[float]]:
+    """Figure 9 per seed: for each ``(SE, ME)`` pair of runs of one seed, SE's column
+    correlation (Figure 3c's) and ME's mean over its ``num_sets`` sets, on the trained models
+    (``se``, ``me``) and on the initial models rebuilt from the seeds (``initial se``,
+    ``initial me``)."""
+    out: dict[str, list[float]] = {"se": [], "me": [], "initial se": [], "initial me": []}
+    for se, me in pairs:
+        out["se"].append(seed_marginals(store, [se], layer)[0].pearson_col)
+        out["me"].append(float(np.mean([seed_marginals(store, [me], layer, embed_set=m)[0]
+                                        .pearson_col for m in range(num_sets)])))
+        out["initial se"].append(initial_marginals(se, layer=layer).pearson_col)
+        out["initial me"].append(float(np.mean([initial_marginals(me, embed_set=m, layer=layer)
+                                                .pearson_col for m in range(num_sets)])))
+    return out
 
 
 def mechanical_subembedding_ia(sub_ia: np.ndarray, field_ia_values: Sequence[float]) -> float:

@@ -85,6 +85,8 @@ class HowItWorksParams(ChapterParams):
     analysis_scale: int = 4                  # Figures 9, 10a, 10b and Appendix K at this size
     linear_model: str = "dnn-linear"         # Appendix E: the linear-projection ME to collapse
     train_fraction: float = 1.0
+    analysis_seeds: tuple[int, ...] | None = None  # the seeds of the runs Figures 9, 10a-10d
+                                                   # analyse at analysis_scale (None: seeds)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWork
                        WhenCollapseParams, chapter_params)
 from .config import Profile, RunConfig
 from .identity import resolved_key
+from .models.registry import default_embed_dim
 from .models.sizes import size_preset
 
 
@@ -81,8 +82,10 @@ def collapse(p: CollapseParams) -> list[Run]:
 
 @chapter_grid
 def theory(p: TheoryParams) -> list[Run]:
-    return [Run({"name": "dcnv2", "embed_dim": p.dcnv2_embed_dim}, first_seed_only=True),
-            Run({"name": "ffm", "embed_dim": p.ffm_embed_dim}, first_seed_only=True)]
+    """The DCNv2 and the FFM whose sub-embeddings are analysed, under the chapter's seeds
+    (each statistic is decided over them)."""
+    return [Run({"name": "dcnv2", "embed_dim": p.dcnv2_embed_dim}),
+            Run({"name": "ffm", "embed_dim": p.ffm_embed_dim})]
 
 
 @chapter_grid
@@ -112,7 +115,18 @@ def how_it_works(p: HowItWorksParams) -> list[Run]:
              for scale in p.scales if scale > 1]                            # Figures 10c, 10d
     runs += [sized(p.linear_model, s, "ME", f)]                             # Appendix E
     runs += se_and_me(["dcnv2-reg", "dnn"], sorted({1, s}), f)              # Appendix K
-    return runs
+    if p.analysis_seeds is None:
+        return runs
+    analysed = {"dcnv2", "dcnv2-shared", "dcnv2-agree"}   # Figures 9, 10a-10d at analysis_scale
+    return [replace(r, seeds=tuple(p.analysis_seeds))
+            if r.name in analysed and _scale_of(r) == s else r for r in runs]
+
+
+def _scale_of(run: Run) -> int:
+    """A sized run's scale N ("Nx"): its number of sets, or its K over the base K."""
+    model = run.model
+    return int(model.get("num_sets", 1)) if model.get("num_sets", 1) > 1 else \
+        int(model["embed_dim"]) // default_embed_dim(str(model["name"]))
 
 
 @chapter_grid

@@ -1,7 +1,7 @@
 """Chapter "How multi-embedding works": Figures 9, 10a-10d and 17, Appendix E."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -9,97 +9,133 @@ import pandas as pd
 from . import paper
 from ..intervals import correlation_difference_interval, correlation_interval, mean_interval
 from .base import (CORRELATION_STRONG, Baseline, Check, Finding, auc_claim, finding,
-                   illustration, not_run, signed_with_interval)
+                   illustration, not_run, over_seeds, seed_baseline, signed_with_interval)
 
 
 
-def figure_9(se_r: float, me_r: float, run_ids: Iterable[str] = (), n: int | None = None,
-             initial: tuple[float, float] | None = None) -> Finding:
+def _seeds(values: Any) -> np.ndarray:
+    """One value per seed as a (seeds,) array (a single number: one seed)."""
+    return np.atleast_1d(np.asarray(values, dtype=float))
+
+
+def figure_9(se_r: float | Sequence[float], me_r: float | Sequence[float],
+             run_ids: Iterable[str] = (), n: int | None = None,
+             initial: tuple[Any, Any] | None = None) -> Finding:
     """The partner's IA shapes sub-embeddings less in ME: the column correlation holds for SE
     and is lower for ME (mean over sets).
 
-    ``n``: the fields the correlations are over (Fisher's z interval; for the difference,
-    Zou's interval treating the two as independent). ``initial``: ``(se_r, me_r)`` of the two
-    runs' initial models, the baseline of each check.
+    ``se_r``, ``me_r``: one correlation per training seed (same order); with two seeds or more
+    each check is decided by the t interval over seeds. With one seed the Fisher (SE) and
+    Zou (difference) intervals over ``n`` fields are shown, but they hold no training
+    randomness, so the checks are unresolved. ``initial``: ``(se_r, me_r)`` of the runs'
+    initial models (per seed), the baseline of each check.
     """
     ref_se = paper.text_value("Figure 9", "pearson_column_sums_se")
     ref_me = paper.text_value("Figure 9", "pearson_column_sums_me")
-    r_int = None if n is None else correlation_interval(se_r, n)
-    d_int = None if n is None else correlation_difference_interval(me_r, se_r, n)
-    base_r: tuple[Baseline, ...] = ()
-    base_d: tuple[Baseline, ...] = ()
-    if initial is not None:
-        i_se, i_me = initial
-        base_r = (Baseline("initial models", i_se,
-                           None if n is None else correlation_interval(i_se, n)),)
-        base_d = (Baseline("initial models", i_me - i_se,
-                           None if n is None else correlation_difference_interval(i_me, i_se, n)),)
-    checks = [Check("SE column correlation strong", se_r, CORRELATION_STRONG, ">=", r_int, base_r,
-                    seeds=1),
-              Check("ME minus SE column correlation", me_r - se_r, 0.0, "<", d_int, base_d,
-                    seeds=1)]
-    extra = "" if initial is None else f" (initial models: SE {initial[0]:.2f}, ME {initial[1]:.2f})"
+    se, me = _seeds(se_r), _seeds(me_r)
+    i_se, i_me = (None, None) if initial is None else (_seeds(initial[0]), _seeds(initial[1]))
+    if len(se) > 1:
+        base_r = [] if i_se is None else [seed_baseline("initial models", i_se)]
+        base_d = [] if i_se is None else [seed_baseline("initial models", i_me - i_se)]
+        checks = [over_seeds("SE column correlation strong", se, CORRELATION_STRONG, ">=",
+                             base_r),
+                  over_seeds("ME minus SE column correlation", me - se, 0.0, "<", base_d)]
+    else:
+        r_int = None if n is None else correlation_interval(se[0], n)
+        d_int = None if n is None else correlation_difference_interval(me[0], se[0], n)
+        base_r: tuple[Baseline, ...] = ()
+        base_d: tuple[Baseline, ...] = ()
+        if i_se is not None:
+            base_r = (Baseline("initial models", i_se[0],
+                               None if n is None else correlation_interval(i_se[0], n)),)
+            base_d = (Baseline("initial models", i_me[0] - i_se[0], None if n is None else
+                               correlation_difference_interval(i_me[0], i_se[0], n)),)
+        checks = [Check("SE column correlation strong", se[0], CORRELATION_STRONG, ">=", r_int,
+                        base_r, seeds=1),
+                  Check("ME minus SE column correlation", me[0] - se[0], 0.0, "<", d_int,
+                        base_d, seeds=1)]
+    extra = "" if i_se is None else \
+        f" (initial models: SE {i_se.mean():.2f}, ME {i_me.mean():.2f})"
     over = "" if n is None else f" over {n} fields"
-    return finding("Figure 9", f"column correlation SE {se_r:.2f}, ME {me_r:.2f}{over}{extra}",
-                   f"SE {ref_se:.2f}, ME {ref_me:.2f}", checks, run_ids=run_ids)
+    seeds = f", mean of {len(se)} seeds" if len(se) > 1 else ""
+    return finding("Figure 9", f"column correlation SE {se.mean():.2f}, ME {me.mean():.2f}"
+                   f"{over}{seeds}{extra}", f"SE {ref_se:.2f}, ME {ref_me:.2f}", checks,
+                   run_ids=run_ids)
 
 
-def figure_10a(me: np.ndarray, se_groups: np.ndarray, random: float | None = None,
-               run_ids: Iterable[str] = (),
-               initial: tuple[np.ndarray, np.ndarray] | None = None) -> Finding:
+def figure_10a(me: Sequence[np.ndarray], se_groups: Sequence[np.ndarray],
+               random: float | None = None, run_ids: Iterable[str] = (),
+               initial: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None
+               ) -> Finding:
     """ME's sets are clearly more diverse than SE's column groups.
 
     Args:
-        me, se_groups: (fields,) diversity per field, paired over the same fields.
+        me, se_groups: per seed, (fields,) diversity per field, paired over the same fields:
+            (seeds, fields); a single (fields,) array is one seed.
         random: a random table's diversity, shown for reference (not a check: a trained table
             below random says nothing about the claim).
-        initial: ``(me, se_groups)`` per field on the two runs' initial tables: the baseline.
-    Check: the mean paired gap ME - SE > 0 with its t interval over fields (95%; the former
-    "two standard errors" rule with the t quantile instead of 2).
+        initial: ``(me, se_groups)`` per seed and field on the runs' initial tables: the
+            baseline.
+    Check: the gap ME - SE groups (per seed the mean over fields) > 0 with a t interval over
+    seeds; one seed: the t interval over fields is shown, and the check is unresolved.
     """
-    gap = np.asarray(me, float) - np.asarray(se_groups, float)
-    spread = mean_interval(gap, what="fields")
-    stderr = spread.se
-    base: tuple[Baseline, ...] = ()
+    me_a, se_a = (np.atleast_2d(np.asarray(v, float)) for v in (me, se_groups))
+    gap = me_a - se_a                                   # (seeds, fields)
+    per_seed = gap.mean(axis=1)
+    base: list[Baseline] = []
     if initial is not None:
-        i_gap = mean_interval(np.asarray(initial[0], float) - np.asarray(initial[1], float),
-                              what="fields")
-        base = (Baseline("initial tables", i_gap.diff, (i_gap.low, i_gap.high)),)
-    checks = [Check(f"mean diversity gap ME - SE groups (t interval over {len(gap)} fields)",
-                    float(gap.mean()), 0.0, ">", (spread.low, spread.high), base, seeds=1)]
+        i_gap = np.atleast_2d(np.asarray(initial[0], float)) - \
+            np.atleast_2d(np.asarray(initial[1], float))
+        base = [seed_baseline("initial tables", i_gap.mean(axis=1)) if len(i_gap) > 1 else
+                Baseline("initial tables", float(i_gap.mean()))]
+    if len(gap) > 1:
+        checks = [over_seeds("mean diversity gap ME - SE groups", per_seed, 0.0, ">", base)]
+        spread = f"seeds from {per_seed.min():+.3f} to {per_seed.max():+.3f}"
+    else:
+        fields = mean_interval(gap[0], what="fields")
+        checks = [Check(f"mean diversity gap ME - SE groups (t interval over {gap.shape[1]} "
+                        f"fields)", float(gap.mean()), 0.0, ">", (fields.low, fields.high),
+                        tuple(base), seeds=1)]
+        spread = f"+- {fields.se:.3f} over fields"
     extra = "" if random is None else f", random table {random:.3f}"
-    return finding("Figure 10a", f"diversity ME {np.mean(me):.3f}, SE groups "
-                   f"{np.mean(se_groups):.3f} (gap {gap.mean():+.3f} +- {stderr:.3f}){extra}",
+    return finding("Figure 10a", f"diversity ME {me_a.mean():.3f}, SE groups "
+                   f"{se_a.mean():.3f} (gap {gap.mean():+.3f}, {spread}){extra}",
                    "ME clearly more diverse than SE groups (plotted only)", checks,
                    run_ids=run_ids)
 
 
-def figure_10b(agreement: Mapping[str, float], run_ids: Iterable[str] = (),
-               initial_me: float | None = None) -> Finding:
+def figure_10b(agreement: Mapping[str, Any], run_ids: Iterable[str] = (),
+               initial_me: Any = None) -> Finding:
     """The sets learn different interaction patterns: their pattern correlation is lower than
     that of sets pulled to agree (``dcnv2-agree``). Without that run there is no reference, and
     the heat maps are an illustration.
 
-    ``initial_me``: ME's pattern correlation at its initial weights. Independent random starts
-    give a correlation near 0 and the agree penalty forces the other side towards 1, so the
-    check's baseline is ME's *initial* correlation against the agreeing run: when it passes
-    too, the outcome follows from the random start and the penalty, not from what ME learned.
+    ``agreement``: ``ME`` and ``dcnv2-agree`` -> the pattern correlation per seed (same
+    order; a number: one seed). ``initial_me``: ME's pattern correlation at its initial
+    weights (per seed). Independent random starts give a correlation near 0 and the agree
+    penalty forces the other side towards 1, so the check's baseline is ME's *initial*
+    correlation against the agreeing run: when it passes too and ours is no further, the
+    outcome follows from the random start and the penalty, not from what ME learned.
     """
-    me = agreement["ME"]
+    me = _seeds(agreement["ME"])
     if "dcnv2-agree" not in agreement:
-        return illustration("Figure 10b", f"pattern correlation between sets {me:.2f}",
+        return illustration("Figure 10b", f"pattern correlation between sets {me.mean():.2f}",
                             "visibly different patterns per set",
                             "no agree-regularised run to compare with", run_ids=run_ids)
-    agree = agreement["dcnv2-agree"]
-    diff = me - agree
-    base = () if initial_me is None else (
-        Baseline("ME's random start against the penalty-forced agreement", initial_me - agree),)
-    extra = "" if initial_me is None else f", ME at its initial weights {initial_me:.2f}"
-    return finding("Figure 10b", f"pattern correlation between sets: ME {me:.2f}, "
-                   f"agree-regularised {agree:.2f}{extra}",
+    agree = _seeds(agreement["dcnv2-agree"])
+    both = min(len(me), len(agree))
+    diff = me[:both] - agree[:both]
+    base = [] if initial_me is None else [seed_baseline(
+        "ME's random start against the penalty-forced agreement",
+        _seeds(initial_me)[:both] - agree[:both])]
+    extra = "" if initial_me is None else \
+        f", ME at its initial weights {_seeds(initial_me).mean():.2f}"
+    return finding("Figure 10b", f"pattern correlation between sets: ME {me.mean():.2f}, "
+                   f"agree-regularised {agree.mean():.2f}{extra} ({both} seed"
+                   f"{'s' if both != 1 else ''})",
                    "visibly different patterns per set (plotted only)",
-                   [Check("pattern correlation, ME minus agree-regularised", diff, 0.0, "<",
-                          baselines=base, seeds=1)], run_ids=run_ids)
+                   [over_seeds("pattern correlation, ME minus agree-regularised", diff, 0.0, "<",
+                               base)], run_ids=run_ids)
 
 
 def figure_10c_10d(auc_at_top: Mapping[str, float], top: int, run_ids: Iterable[str] = (),
