@@ -374,7 +374,7 @@ def minimum_detectable_effect(seed_sd: float, test_se: float, seeds: int,
     return half_width(seed_sd, test_se, seeds, level)
 
 
-def test_rows_needed(gap: float, seed_sd: float, test_se: float, test_rows: int, seeds: int,
+def rows_needed(gap: float, seed_sd: float, test_se: float, test_rows: int, seeds: int,
                      level: float = 0.95, max_rows: int = 100_000_000) -> int | None:
     """The test-row twin of :func:`seeds_needed`: the fewest test rows (a multiple of 10,000,
     at least ``test_rows``) at which ``seeds`` seeds give an interval narrower than ``gap``
@@ -394,7 +394,7 @@ def test_rows_needed(gap: float, seed_sd: float, test_se: float, test_rows: int,
     return rows if rows <= max_rows else None
 
 
-def test_rows_for_share(seed_sd: float, test_se: float, test_rows: int, seeds: int,
+def rows_for_share(seed_sd: float, test_se: float, test_rows: int, seeds: int,
                         share: float = 0.5) -> int:
     """The test rows at which the test-row term of :func:`combine_seeds` is at most ``share``
     of the between-seed term ``seed_sd / sqrt(seeds)`` (test SE scaling as ``1/sqrt(rows)``

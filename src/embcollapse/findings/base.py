@@ -285,9 +285,9 @@ def resolve_reason(difference: Any, threshold: float, comparison: str) -> str:
     """Why an AUC difference decides nothing yet, and what would decide it: the seeds
     (:func:`~embcollapse.intervals.seeds_needed`, from its seed-to-seed sd, measured on this
     comparison, or elsewhere in the build for one seed) and the test rows
-    (:func:`~embcollapse.intervals.test_rows_needed`) that would make its interval clear the
+    (:func:`~embcollapse.intervals.rows_needed`) that would make its interval clear the
     threshold if the point value held."""
-    from ..intervals import seeds_needed, test_rows_needed
+    from ..intervals import seeds_needed, rows_needed
 
     d = float(difference.diff)
     gap = _gap(d, threshold, comparison)
@@ -306,7 +306,7 @@ def resolve_reason(difference: Any, threshold: float, comparison: str) -> str:
              f"{_num(gap)} from the threshold"]
     parts.append("no number of seeds up to 100 would resolve it at these test rows"
                  if need is None else f"{need} seeds would resolve it")
-    rows = test_rows_needed(gap, sd, test_se, int(difference.test_rows), max(seeds, 2),
+    rows = rows_needed(gap, sd, test_se, int(difference.test_rows), max(seeds, 2),
                             difference.level) if difference.test_rows else None
     if rows is not None:
         parts.append(f"or {rows:,} test rows at {max(seeds, 2)} seeds")
