@@ -297,14 +297,23 @@ def test_a_one_seed_difference_gets_the_builds_seed_spread(context) -> None:
 
 
 def test_the_builds_seed_spread_is_measured_on_the_collapse_chapters_runs(tmp_path) -> None:
-    """Stored runs of the default profile's collapse grid (predictions made up): the spread is
-    pooled over each model's largest minus smallest K, as :func:`baselines.seed_spread` pools."""
+    """Stored runs of a profile's collapse grid at two seeds (predictions made up): the spread
+    is pooled over each model's largest minus smallest K, as :func:`baselines.seed_spread`
+    pools."""
+    import yaml
+
     from embcollapse.chapters import chapter_params
+    from embcollapse.config import load_profile
     from embcollapse.grids import collapse, run_configs
     from embcollapse.identity import run_id
     from embcollapse.results import ResultsStore
 
-    ctx = report.ChapterContext("default", device="cpu")
+    values = to_dict(load_profile("smoke"))
+    values.pop("name")
+    values["chapters"]["collapse"]["seeds"] = [0, 1]
+    path = tmp_path / "two-seeds.yaml"
+    path.write_text(yaml.safe_dump(values))
+    ctx = report.ChapterContext(str(path), device="cpu")
     ctx.store = ResultsStore(tmp_path / "store")
     assert ctx.seed_spread() is None                      # nothing stored
     del ctx._seed_spread
