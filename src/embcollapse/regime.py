@@ -24,7 +24,7 @@ test them if, fixed before any SE/ME comparison is looked at:
    initial Xavier bound that shrinks with the whole vocabulary. Criteria 2-4 compare data
    volume, not optimiser dynamics: a regime can meet them while its tables stay mostly their
    initialisation (issue 19). The travel actually achieved is measured on a stored run
-   (:func:`drift_probe`, in every profile's plan): :func:`head_row_drift`, the mean relative
+   (:func:`drift_probe`, in both regime profiles' plans): :func:`head_row_drift`, the mean relative
    change of rows seen :data:`HEAD_SEEN` or more times, at least :data:`HEAD_DRIFT_MIN`.
 
    :data:`TRAVEL_FACTOR` is a chosen tolerance, not derived from anything: the travel is an
@@ -44,7 +44,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import DataConfig, TrainConfig
+from .config import DataConfig, Profile, RunConfig, TrainConfig
 from .data.synthetic import Teacher, generate_blocks, preset_cardinalities, teacher_for
 from .intervals import Difference, delong_paired
 from .metrics import auc
@@ -213,11 +213,13 @@ def largest_batch_meeting(config: DataConfig, train: TrainConfig, table4_csv: st
 
 def travel_requirements(config: DataConfig, train: TrainConfig, table4_csv: str | Path,
                         factors: Sequence[float] = (10, 30, 100, 300, 1000),
-                        init_rows: int = 1_080_000, embed_dim: int = 10) -> pd.DataFrame:
+                        init_rows: int | None = None, embed_dim: int = 10) -> pd.DataFrame:
     """What criterion 5 would have required at other factors: per factor, the largest
     power-of-two batch that meets it with the tables' own-vocabulary init and with
-    ``init_rows``'s bound (default: Criteo's 1.08M features), the rest of ``train`` as given.
-    Shows what the chosen :data:`TRAVEL_FACTOR` decides (None: no batch size meets it)."""
+    ``init_rows``'s bound (None: Criteo's total features, Table 4), the rest of ``train`` as
+    given. Shows what the chosen :data:`TRAVEL_FACTOR` decides ("none": no batch meets it)."""
+    if init_rows is None:
+        init_rows = int(criteo_shape(table4_csv)[2])
     rows = []
     for f in factors:
         own = largest_batch_meeting(config, dataclasses.replace(train, embed_init_rows=0),
@@ -230,16 +232,16 @@ def travel_requirements(config: DataConfig, train: TrainConfig, table4_csv: str 
     return pd.DataFrame(rows)
 
 
-def drift_probe(profile: Any) -> Any:
+def drift_probe(profile: Profile) -> RunConfig:
     """The run whose achieved drift the criteria table reports: DCNv2 at the largest K of the
-    profile's grid, seed 0 (a :class:`~embcollapse.config.RunConfig` of ``profile``)."""
+    profile's grid, seed 0."""
     from .config import ModelConfig
 
     return profile.run_config(ModelConfig(name="dcnv2", embed_dim=grid_max_embed_dim(
         profile.chapters)), seed=0)
 
 
-def measured_drift(profile: Any, store: Any) -> tuple[float, str] | None:
+def measured_drift(profile: Profile, store: Any) -> tuple[float, str] | None:
     """(:func:`head_row_drift`, a label naming the run) of ``profile``'s :func:`drift_probe`
     when ``store`` holds it, else None: the ``measured_drift`` of :func:`regime_criteria`."""
     probe = drift_probe(profile)
