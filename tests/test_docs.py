@@ -17,3 +17,13 @@ def test_the_readme_states_the_default_profiles_run_count() -> None:
     stated = re.search(r"training the default profile's (\d+) small models", readme)
     assert stated, "the README no longer states the default profile's run count"
     assert int(stated.group(1)) == len(plan(load_profile("default")))
+
+
+def test_about_so_many_paper_runs_is_the_paper_plan_rounded_to_tens() -> None:
+    """"About 370 runs" (README) and "~370 runs" (the book's introduction) state the paper
+    profile's plan rounded to tens."""
+    want = round(len(plan(load_profile("paper"))), -1)
+    stated = [int(n) for n in re.findall(r"about (\d+) training runs",
+                                         (REPO / "README.md").read_text())]
+    stated += [int(n) for n in re.findall(r"~(\d+) runs", (REPO / "book" / "intro.md").read_text())]
+    assert len(stated) == 2 and set(stated) == {want}, (stated, want)
