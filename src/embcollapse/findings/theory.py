@@ -54,8 +54,10 @@ def figure_3a(pearson_row: float, pearson_col: float, run_ids: Iterable[str] = (
 
 
 def figure_3b(pearson_row: float, run_ids: Iterable[str] = ()) -> Finding:
-    """Row sums follow IA(E_i): every sub-embedding of field i is a projection of E_i, so its IA
-    is bounded by IA(E_i); the correlation is high by construction and tests nothing."""
+    """Row sums follow IA(E_i): every sub-embedding of field i is a projection of E_i, so it
+    cannot add directions, IA(E_i->j) <= rank(E_i) <= K (it can exceed IA(E_i) by evening out
+    the singular values, so IA(E_i) is no bound); the correlation is high by construction and
+    tests nothing."""
     return illustration("Figure 3b", f"r = {np.mean(pearson_row):.2f}", "an increasing trend",
                         "every sub-embedding of field i projects E_i, so the row sums follow "
                         "IA(E_i) by construction", {"pearson_row": float(np.mean(pearson_row))},
