@@ -24,6 +24,39 @@ def per_set_ia(record: dict[str, Any]) -> list[float]:
     return [float(np.mean(row)) for row in record["field_ia"]]
 
 
+def tables_per_field(record: Mapping[str, Any]) -> int:
+    """How many tables a run has per field: M sets times the ensemble's members (1 for SE)."""
+    model = record["config"]["model"]
+    return int(model["num_sets"]) * int(model.get("ensemble", 1))
+
+
+def field_collapse(record: Mapping[str, Any], tables: Sequence[Sequence[Any]] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Per field, the three measures of collapse (IA, effective rank, stable rank;
+    :data:`~embcollapse.analysis.COLLAPSE_MEASURES`), name -> (N,), of each field's tables side
+    by side (one table: its own; ME and ensembles as :func:`run_ia`).
+
+    A run with one table per field is measured from its record's stored ``singular_values``
+    (nothing loaded); with several, the stored spectra are each table's own, so ``tables``
+    ([set][field] -> (D_i, K), e.g. ``store.load_model(record).embedding_tables()``) is needed.
+    """
+    from .analysis import field_measures, side_by_side_spectra
+
+    if tables_per_field(record) == 1:
+        return field_measures([np.asarray(s) for s in record["singular_values"][0]])
+    if tables is None:
+        raise ValueError(f"run {record['run_id']}: {tables_per_field(record)} tables per field; "
+                         f"their spectrum side by side needs the tables (the stored singular "
+                         f"values are each table's own)")
+    return field_measures(side_by_side_spectra(tables))
+
+
+def run_collapse(record: Mapping[str, Any], tables: Sequence[Sequence[Any]] | None = None
+                 ) -> dict[str, float]:
+    """Mean over fields of :func:`field_collapse`: name -> value (``IA`` is :func:`run_ia`)."""
+    return {name: float(v.mean()) for name, v in field_collapse(record, tables).items()}
+
+
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per run: model, K, M, seed, metrics, IA, epochs, time, device, run id.
 
@@ -37,7 +70,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         cfg = r["config"]
         rows.append({
             "model": cfg["model"]["name"], "embed_dim": cfg["model"]["embed_dim"],
-            "num_sets": cfg["model"]["num_sets"], "seed": cfg["seed"],
+            "num_sets": cfg["model"]["num_sets"], "ensemble": cfg["model"].get("ensemble", 1),
+            "shuffle": cfg["train"].get("shuffle", "each-epoch"), "seed": cfg["seed"],
             "test_auc": r["test"]["auc"], "test_logloss": r["test"]["logloss"],
             "valid_auc": r["valid"]["auc"], "mean_ia": run_ia(r),
             "mean_ia_per_set": float(np.mean(per_set_ia(r))),
@@ -69,7 +103,7 @@ def normalized_field_ia(record: dict[str, Any]) -> np.ndarray:
     from .analysis import random_ia
 
     model = record["config"]["model"]
-    width = model["embed_dim"] * model["num_sets"]
+    width = model["embed_dim"] * tables_per_field(record)
     return np.array([ia / random_ia(d, width)
                      for ia, d in zip(record["field_ia_concat"], record["field_dims"])])
 
@@ -115,14 +149,18 @@ def find_run(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
 
 
 def with_sizes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add ``embedding`` (SE/ME) and ``scale`` (N in "Nx", relative to the model's base K)."""
+    """Add ``embedding`` (SE/ME, or ``ensemble`` for M single-embedding models averaged) and
+    ``scale`` (N in "Nx", relative to the model's base K: ME's sets, the ensemble's members)."""
     from .models.registry import default_embed_dim
 
     out = frame.copy()
     base = out["model"].map(default_embed_dim)
-    out["embedding"] = np.where(out["num_sets"] > 1, "ME", "SE")
-    out["scale"] = np.where(out["num_sets"] > 1, out["num_sets"],
-                            out["embed_dim"] // base).astype(int)
+    members = out["ensemble"] if "ensemble" in out else pd.Series(1, index=out.index)
+    out["embedding"] = np.where(members > 1, "ensemble",
+                                np.where(out["num_sets"] > 1, "ME", "SE"))
+    out["scale"] = np.where(members > 1, members * out["num_sets"] * out["embed_dim"] // base,
+                            np.where(out["num_sets"] > 1, out["num_sets"],
+                                     out["embed_dim"] // base)).astype(int)
     return out
 
 
