@@ -134,3 +134,35 @@ def test_an_ensemble_run_trains_and_stores_its_members_side_by_side() -> None:
     assert len(record["singular_values"]) == 2 == len(record["field_ia"])
     np.testing.assert_allclose(record["field_ia_concat"], side_by_side_ia(tables), rtol=1e-9)
     assert record["config"]["model"]["ensemble"] == 2
+
+
+def test_the_members_baseline_measures_the_members_exactly_as_me_measures_its_sets() -> None:
+    """Copy an ensemble's member tables into an ME model's sets: the baseline's per-field IA
+    and Figure 10a diversity equal ME's computation on those sets, and differ from SE's."""
+    from embcollapse.analysis import side_by_side_ia
+    from embcollapse.analysis.diversity import field_diversity
+    from embcollapse.baselines import ensemble_members_baseline
+
+    dims = (30, 4, 25)
+    torch.manual_seed(0)
+    config = ModelConfig("dcnv2", embed_dim=3, ensemble=3)
+    ensemble = model_from_config(config, dims)
+    me = build_model("dcnv2", dims, 3, num_sets=3)
+    me.embedding.embedding.weight.data = torch.cat(
+        [m.embedding.embedding.weight.data for m in ensemble.members], 1)
+
+    class Store:
+        def load_model(self, record):
+            return ensemble
+
+    record = {"run_id": "abc", "config": {"seed": 4, "model": to_dict(config)},
+              "field_ia_concat": side_by_side_ia(ensemble.embedding_tables()).tolist(),
+              "field_dims": list(dims)}
+    found = ensemble_members_baseline([record], Store())[4]
+    me_sets = [[t.numpy() for t in row] for row in me.embedding_tables()]
+    np.testing.assert_allclose(found.field_ia, side_by_side_ia(me_sets), rtol=1e-9)
+    np.testing.assert_allclose(found.diversity, field_diversity(me_sets, min_rows=10),
+                               rtol=1e-9)
+    assert found.diversity.shape == (2,) and found.run_id == "abc"
+    with pytest.raises(ValueError, match="not an ensemble"):
+        ensemble_members_baseline([{**record, "config": {"seed": 0, "model": {}}}], Store())
