@@ -166,3 +166,28 @@ def test_the_members_baseline_measures_the_members_exactly_as_me_measures_its_se
     assert found.diversity.shape == (2,) and found.run_id == "abc"
     with pytest.raises(ValueError, match="not an ensemble"):
         ensemble_members_baseline([{**record, "config": {"seed": 0, "model": {}}}], Store())
+
+
+def _diff(value: float, half: float = 1e-9, seeds: int = 3):
+    from embcollapse.intervals import Difference
+
+    return Difference(value, half / 2, value - half, value + half, method="seeds", n=seeds,
+                      seeds=seeds)
+
+
+def test_the_ensemble_finding_reads_each_outcome_and_checks_me_above_the_ensemble() -> None:
+    from embcollapse.findings import ensemble
+
+    more = ensemble.ensemble_control({"dcnv2": _diff(0.003)}, {"dcnv2": _diff(0.001 / 2)}, 4)
+    assert more.status == "reproduced" and more.key == ensemble.KEY
+    assert more.values["readings"]["dcnv2"].startswith("more than an ensemble")
+    just = ensemble.ensemble_control({"dnn": _diff(0.0002)}, {"dnn": _diff(0.004)}, 4)
+    assert just.status == "differs"
+    assert just.values["readings"]["dnn"].startswith("the gain is ensembling")
+    worse = ensemble.ensemble_control({"dnn": _diff(-0.003)}, {"dnn": _diff(0.004)}, 4)
+    assert worse.values["readings"]["dnn"].startswith("the ensemble beats ME")
+    wide = ensemble.ensemble_control({"dnn": _diff(0.001, half=0.002)}, {"dnn": _diff(0.0)}, 4)
+    assert wide.status == "not resolved" and wide.values["readings"]["dnn"] == ensemble.UNRESOLVED
+    assert ensemble.ensemble_control({}, {}, 4).status == "not run"
+    from embcollapse.claims import ITEMS
+    assert ITEMS[ensemble.KEY].chapter == "05_multi_embedding"
