@@ -72,3 +72,38 @@ def test_side_by_side_spectra_are_those_of_the_concatenated_tables() -> None:
         assert len(s) == min(joined.shape)
     assert math.isclose(field_measures(spectra)["IA"][0],
                         information_abundance(torch.cat([t[0] for t in tables], 1)))
+
+
+def test_a_records_measures_come_from_its_stored_spectra_or_its_tables() -> None:
+    from embcollapse.report import field_collapse, run_collapse
+
+    se = {"run_id": "a", "config": {"model": {"num_sets": 1}},
+          "singular_values": [[[2.0, 1.0, 1.0], [1.0, 0.0]]]}
+    found = field_collapse(se)
+    assert found["stable rank"] == pytest.approx([1.5, 1.0])
+    assert run_collapse(se)["IA"] == pytest.approx(1.5)
+    me = {"run_id": "b", "config": {"model": {"num_sets": 2}},
+          "singular_values": [[[1.0]], [[1.0]]]}
+    with pytest.raises(ValueError, match="needs the tables"):
+        field_collapse(me)
+    tables = [[np.eye(3)[:, :1] * 2], [np.eye(3)[:, 1:2]]]   # side by side: sigma (2, 1)
+    assert field_collapse(me, tables)["stable rank"] == pytest.approx([1.25])
+    ens = {"run_id": "c", "config": {"model": {"num_sets": 1, "ensemble": 2}}}
+    assert field_collapse(ens, tables)["IA"] == pytest.approx([1.5])
+
+
+def test_seed_paired_differences_and_the_agreement_sentence() -> None:
+    import pandas as pd
+
+    from embcollapse.intervals import Difference
+    from embcollapse.report import measure_agreement, seed_paired_difference
+
+    frame = pd.DataFrame({"kind": ["a"] * 3 + ["b"] * 3 + ["b"], "seed": [0, 1, 2, 0, 1, 2, 3],
+                          "x": [3.0, 4.0, 5.0, 1.0, 1.5, 2.0, 100.0]})
+    d = seed_paired_difference(frame, {"kind": "a"}, {"kind": "b"}, "x")
+    assert d.diff == pytest.approx(2.5) and d.n == 3 and d.low < 2.5 < d.high
+    up, down = Difference(1.0, 0.1, 0.5, 1.5), Difference(-1.0, 0.1, -1.5, -0.5)
+    across = Difference(0.1, 0.1, -0.5, 0.7)
+    assert "agree: higher" in measure_agreement({"IA": up, "stable rank": up}, "ME")
+    said = measure_agreement({"IA": up, "stable rank": down, "effective rank": across}, "ME")
+    assert "disagree: IA higher, stable rank lower, effective rank unresolved" in said

@@ -83,6 +83,63 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def collapse_frame(records: Sequence[dict[str, Any]], store: Any = None) -> pd.DataFrame:
+    """:func:`with_sizes` of :func:`runs_frame` plus one column per measure of collapse (IA,
+    effective rank, stable rank: :func:`run_collapse`, the mean over fields). Runs with several
+    tables per field (ME, ensembles) load their tables from ``store`` (a
+    :class:`~embcollapse.results.ResultsStore`)."""
+    frame = with_sizes(runs_frame(records))
+    values = []
+    for r in records:
+        tables = (store.load_model(r).embedding_tables()
+                  if tables_per_field(r) > 1 and store is not None else None)
+        values.append(run_collapse(r, tables))
+    return pd.concat([frame, pd.DataFrame(values, index=frame.index)], axis=1)
+
+
+def seed_paired_difference(frame: pd.DataFrame, a: Mapping[str, Any], b: Mapping[str, Any],
+                           column: str) -> Difference:
+    """``column`` of the rows matching ``a`` minus those matching ``b`` (``column: value``),
+    paired by seed, with a Student-t interval over the seeds both have
+    (:func:`~embcollapse.intervals.mean_interval`; unbounded with one seed)."""
+    from .intervals import mean_interval
+
+    def by_seed(match: Mapping[str, Any]) -> pd.Series:
+        hits = np.ones(len(frame), dtype=bool)
+        for key, value in match.items():
+            hits &= (frame[key] == value).to_numpy()
+        return frame[hits].groupby("seed")[column].mean()
+
+    left, right = by_seed(a), by_seed(b)
+    common = sorted(set(left.index) & set(right.index))
+    return mean_interval([float(left[s] - right[s]) for s in common], what="seeds")
+
+
+def interval_side(difference: Difference) -> str:
+    """``higher`` (interval above 0), ``lower`` (below 0) or ``unresolved`` (across 0)."""
+    if difference.low > 0:
+        return "higher"
+    if difference.high < 0:
+        return "lower"
+    return "unresolved"
+
+
+def measure_agreement(differences: Mapping[str, Difference], what: str) -> str:
+    """A sentence saying whether the measures of collapse agree on a difference ``what``
+    (measure name -> its :class:`~embcollapse.intervals.Difference` over seeds): each is
+    ``higher``, ``lower`` or ``unresolved`` by its interval against 0."""
+    sides = {name: interval_side(d) for name, d in differences.items()}
+    values = ", ".join(f"{name} {d.diff:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
+                       for name, d in differences.items())
+    if len(set(sides.values())) == 1:
+        side = next(iter(sides.values()))
+        verdict = ("all three measures leave it unresolved" if side == "unresolved"
+                   else f"all three measures agree: {side}")
+    else:
+        verdict = "the measures disagree: " + ", ".join(f"{n} {v}" for n, v in sides.items())
+    return f"{what}: {verdict} ({values})."
+
+
 def mean_std(frame: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
     """Mean, standard deviation and count of ``value`` per group (std 0 for a single seed)."""
     grouped = frame.groupby(list(by))[value]
