@@ -65,7 +65,8 @@ def ensemble_control(me_minus_ensemble: Mapping[str, Any], ensemble_minus_se: Ma
     models = [m for m in me_minus_ensemble if m in ensemble_minus_se]
     if not models:
         return not_run(KEY, "no ensemble run with its ME and SE in this build")
-    checks = [auc_claim(f"{m}: ME {members}x{'K'} minus the ensemble of {members} SE-K models",
+    checks = [auc_claim(f"{m}: ME with {members} sets of K minus the ensemble of {members} "
+                        f"SE models of K",
                         _value(me_minus_ensemble[m]), "better", me_minus_ensemble[m])
               for m in models]
     sides = {m: (side("ME - ensemble", _value(me_minus_ensemble[m]), me_minus_ensemble[m]),
