@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
-                       MultiEmbeddingParams, OverfittingParams, RegularizedParams,
+                       LoaderOrderParams, MultiEmbeddingParams, OverfittingParams, RegularizedParams,
                        SyntheticDataParams, TheoryParams,
                        WhenCollapseParams, chapter_params)
 from .config import Profile, RunConfig
@@ -109,40 +109,39 @@ def ensemble_of(name: str, members: int, train_fraction: float = 1.0) -> Run:
     """An ensemble of ``members`` single-embedding ``name`` models of the base K (``model.
     ensemble``): the same embedding parameters as ME with that many sets."""
     k, _ = size_preset(name, 1, "SE")
-    return Run({"name": name, "embed_dim": k, "ensemble": members},
+    return Run({"name": name, "embed_dim": k, "num_sets": 1, "ensemble": members},
                fraction_override(train_fraction))
 
 
 @chapter_grid
 def ensemble_runs(p: MultiEmbeddingParams) -> list[Run]:
-    """"Is multi-embedding more than an ensemble?": for each of ``ensemble_models`` at the
-    largest scale M, SE at M times the base K, ME of M sets, and the ensemble of M SE models
-    of the base K (none when the largest scale is 1x)."""
+    """"Is multi-embedding more than an ensemble?": for each of ``ensemble_models`` that the
+    chapter trains (``models``), at the largest scale M: SE at M times the base K, ME of M
+    sets, and the ensemble of M SE models of the base K (none when the largest scale is 1x)."""
     top = max(p.scales)
     if top == 1:
         return []
-    return [run for name in p.ensemble_models
+    return [run for name in p.ensemble_models if name in p.models
             for run in (sized(name, top, "SE", p.train_fraction),
                         sized(name, top, "ME", p.train_fraction),
                         ensemble_of(name, top, p.train_fraction))]
 
 
 @chapter_grid
-def shuffle_runs(p: MultiEmbeddingParams) -> list[Run]:
-    """The loader-order comparison: each of ``shuffle_comparison``'s SE and ME at the largest
-    scale under both ``train.shuffle`` orders (the profile's own order is a Table 1 run)."""
-    from .config import SHUFFLES
-
-    top = max(p.scales)
-    return [replace(sized(name, top, emb, p.train_fraction), train={"shuffle": order})
-            for name in p.shuffle_comparison for emb in ("SE", "ME")
-            if not (emb == "ME" and top == 1) for order in SHUFFLES]
+def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
+    """Every run of the chapter: Table 1's and the ensemble control's."""
+    return table_1_runs(p) + ensemble_runs(p)
 
 
 @chapter_grid
-def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
-    """Every run of the chapter: Table 1's, the ensemble control's and the loader orders'."""
-    return table_1_runs(p) + ensemble_runs(p) + shuffle_runs(p)
+def loader_order(p: LoaderOrderParams) -> list[Run]:
+    """The loader-order comparison: each model's SE and ME at ``scale`` under both
+    ``train.shuffle`` orders (the profile's own order is the run other chapters read)."""
+    from .config import SHUFFLES
+
+    return [replace(sized(name, p.scale, emb), train={"shuffle": order})
+            for name in p.models for emb in ("SE", "ME")
+            if not (emb == "ME" and p.scale == 1) for order in SHUFFLES]
 
 
 @chapter_grid
@@ -227,7 +226,7 @@ def synthetic_data(p: SyntheticDataParams) -> list[Run]:
 
 
 GRIDS: dict[str, Callable[[Any], list[Run]]] = {
-    "synthetic_data": synthetic_data,
+    "synthetic_data": synthetic_data, "loader_order": loader_order,
     "collapse": collapse, "theory": theory, "regularized": regularized,
     "dnn_overfitting": dnn_overfitting, "multi_embedding": multi_embedding,
     "how_it_works": how_it_works, "data_size": data_size, "appendices": appendices,
