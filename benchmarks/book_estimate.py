@@ -33,7 +33,7 @@ from embcollapse.config import load_profile, to_dict  # noqa: E402
 from embcollapse.data import load_dataset  # noqa: E402
 from embcollapse.data.loader import BatchLoader  # noqa: E402
 from embcollapse.models import model_from_config  # noqa: E402
-from embcollapse.train import evaluate, make_optimizer  # noqa: E402
+from embcollapse.train import data_loss, evaluate, make_optimizer  # noqa: E402
 
 
 def step_and_eval_cpu(config, data, steps: int, warmup: int = 2) -> tuple[float, float]:
@@ -49,8 +49,7 @@ def step_and_eval_cpu(config, data, steps: int, warmup: int = 2) -> tuple[float,
             c0 = time.process_time()
         ids, labels = next(batches)
         optimizer.zero_grad(set_to_none=True)
-        loss = (model.training_loss(ids, labels, loss_fn) if hasattr(model, "training_loss")
-                else loss_fn(model(ids), labels))       # an ensemble: its members' losses
+        loss = data_loss(model, ids, labels, loss_fn)      # an ensemble: its members' losses
         penalty = model.regularization() if hasattr(model, "regularization") else 0.0
         (loss + penalty).backward()
         optimizer.step()

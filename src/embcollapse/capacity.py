@@ -93,7 +93,9 @@ def _prepared_field_dims(data: Any) -> tuple[int, ...] | None:
 
 
 def _loss(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    loss = nn.functional.binary_cross_entropy_with_logits(model(ids), labels)
+    from .train import data_loss
+
+    loss = data_loss(model, ids, labels, nn.BCEWithLogitsLoss())
     penalty = model.regularization() if hasattr(model, "regularization") else 0.0
     return loss + penalty
 

@@ -106,6 +106,16 @@ def loss_function(name: str) -> nn.Module:
     return {"bce-logits": nn.BCEWithLogitsLoss, "authors-bce": AuthorsBCELoss}[name]()
 
 
+def data_loss(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
+              loss_fn: nn.Module) -> torch.Tensor:
+    """What a training step minimises before any penalty: ``loss_fn(model(ids), labels)``, or
+    the model's own ``training_loss`` where it has one (an ensemble: the sum of its members'
+    losses, :class:`~embcollapse.models.ensemble.Ensemble`). ids (B, N), labels (B,)."""
+    if hasattr(model, "training_loss"):
+        return model.training_loss(ids, labels, loss_fn)
+    return loss_fn(model(ids), labels)
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the JSON-ready record, the best model's weights and its test
@@ -184,9 +194,7 @@ def _fit(config: RunConfig, data: PreparedData | None, dev: torch.device,
         for ids, labels in tqdm(train.epoch(epoch), total=len(train), desc=f"epoch {epoch + 1}",
                                 disable=not progress, leave=False):
             optimizer.zero_grad(set_to_none=True)
-            # a model with its own training loss (an ensemble: the sum of its members')
-            loss = (model.training_loss(ids, labels, loss_fn) if hasattr(model, "training_loss")
-                    else loss_fn(model(ids), labels))
+            loss = data_loss(model, ids, labels, loss_fn)
             penalty = model.regularization() if hasattr(model, "regularization") else 0.0
             (loss + penalty).backward()     # the logged train_loss stays the data loss
             optimizer.step()
