@@ -9,9 +9,11 @@
 
 Each is 1 for a rank-one matrix, n for an identity of size n (any n equal singular values), lies
 in [1, rank(E)], and is unchanged when E is scaled. They weigh the small singular values
-differently: stable rank squares them (small ones count least), IA counts them linearly, and the
-effective rank counts each by -p log p (a small value counts more than its share). So a long
-tail of small singular values raises the effective rank most and the stable rank least.
+differently: the stable rank squares them (small ones count least), IA counts each in
+proportion to its size, and the effective rank by -p log p, more than its share p wherever
+p < 1/e. So a tail of small singular values raises the effective rank most and the stable rank
+least; for a fixed spectrum stable rank <= IA (each sigma / sigma_max <= 1 is at least its
+square).
 """
 from __future__ import annotations
 
