@@ -119,8 +119,11 @@ def test_the_ensemble_setting_is_out_of_the_run_id_at_its_default_and_in_it_othe
         ModelConfig("dcnv2", ensemble=0)
 
 
-def test_an_ensemble_run_trains_and_stores_its_members_side_by_side() -> None:
+def test_an_ensemble_run_trains_and_stores_its_members_side_by_side(tmp_path) -> None:
     from embcollapse.analysis import side_by_side_ia
+    from embcollapse.analysis.diversity import field_diversity
+    from embcollapse.baselines import ensemble_members_baseline, initial_tables
+    from embcollapse.results import ResultsStore
     from embcollapse.train import fit
 
     config = RunConfig(data=DataConfig(preset="tiny", rows=3000),
@@ -134,6 +137,15 @@ def test_an_ensemble_run_trains_and_stores_its_members_side_by_side() -> None:
     assert len(record["singular_values"]) == 2 == len(record["field_ia"])
     np.testing.assert_allclose(record["field_ia_concat"], side_by_side_ia(tables), rtol=1e-9)
     assert record["config"]["model"]["ensemble"] == 2
+    store = ResultsStore(tmp_path)
+    store.save(record, result.state_dict, result.test_labels, result.test_scores)
+    np.testing.assert_allclose(store.load_test_predictions(record)[1], result.test_scores)
+    trained = ensemble_members_baseline([record], store, min_rows=4)[0]
+    start = ensemble_members_baseline([record], store, min_rows=4, initial=True)[0]
+    np.testing.assert_allclose(trained.diversity, field_diversity(
+        [[t.numpy() for t in row] for row in tables], min_rows=4), rtol=1e-9)
+    np.testing.assert_allclose(start.field_ia, side_by_side_ia(initial_tables(record)))
+    assert not np.allclose(start.field_ia, trained.field_ia)    # training moved the tables
 
 
 def test_the_members_baseline_measures_the_members_exactly_as_me_measures_its_sets() -> None:
