@@ -201,5 +201,6 @@ def test_the_ensemble_finding_reads_each_outcome_and_checks_me_above_the_ensembl
     wide = ensemble.ensemble_control({"dnn": _diff(0.001, half=0.002)}, {"dnn": _diff(0.0)}, 4)
     assert wide.status == "not resolved" and wide.values["readings"]["dnn"] == ensemble.UNRESOLVED
     assert ensemble.ensemble_control({}, {}, 4).status == "not run"
-    from embcollapse.claims import ITEMS
-    assert ITEMS[ensemble.KEY].chapter == "05_multi_embedding"
+    from embcollapse.claims import BEYOND_PAPER, ITEMS
+    assert ITEMS[ensemble.KEY].chapter == "05_multi_embedding" and ensemble.KEY in BEYOND_PAPER
+    assert set(BEYOND_PAPER) <= set(ITEMS)

@@ -131,6 +131,7 @@ CATALOGUE: tuple[PaperItem, ...] = (
 )
 
 ITEMS = {item.key: item for item in CATALOGUE}
+BEYOND_PAPER = ("Ensemble control",)   # catalogue items that are not the paper's own
 
 
 def paper_items(text: str) -> set[str]:
