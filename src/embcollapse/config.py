@@ -85,8 +85,9 @@ class DataConfig:
     # the seed spread holds the split's. Synthetic data: the teacher and rows (data.seed) stay;
     # which rows train, validate and test follow the run's seed (with test_rows > 0 the fresh
     # test rows stay and only train/valid follow). Runs of one seed share a split, so paired
-    # differences by seed still compare the same test rows. Left out of every dict at its
-    # default, so earlier runs keep their ids.
+    # differences by seed still compare the same test rows; with vocab_fit "train" each seed
+    # prepares its own vocabulary. Left out of every dict at its default, so earlier runs keep
+    # their ids.
     split_per_run: bool = field(default=False, metadata={"omit_at_default": True})
     fraction: float = 1.0          # share of the training split used (nested subsets)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)

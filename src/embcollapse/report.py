@@ -270,8 +270,9 @@ def describe_data(data: DataConfig) -> str:
     frac = "" if data.fraction == 1.0 else f"{data.fraction * 100:g}% of train"
     if data.is_synthetic:
         test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
+        split = ", split by each run's seed" if data.split_per_run else ""
         return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
-                f"{data.seed}{', ' + frac if frac else ''})")
+                f"{data.seed}{', ' + frac if frac else ''}{split})")
     meta = _prepared_meta(data) or {}
     parts = [frac] if frac else []
     if "rows" in meta:
@@ -279,7 +280,8 @@ def describe_data(data: DataConfig) -> str:
     if "min_count" in meta:
         parts.append(f"min count {meta['min_count']}")
     fit = meta.get("vocab_fit", {}).get("on", data.vocab_fit)
-    parts += [f"vocabulary on {fit} rows", f"split seed {data.split_seed}"]
+    parts += [f"vocabulary on {fit} rows", "split by each run's seed" if data.split_per_run
+              else f"split seed {data.split_seed}"]
     return f"{dataset_name(data)} ({', '.join(parts)})"
 
 
