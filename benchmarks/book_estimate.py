@@ -33,7 +33,7 @@ from embcollapse.config import load_profile, to_dict  # noqa: E402
 from embcollapse.data import load_dataset  # noqa: E402
 from embcollapse.data.loader import BatchLoader  # noqa: E402
 from embcollapse.models import model_from_config  # noqa: E402
-from embcollapse.train import evaluate, make_optimizer  # noqa: E402
+from embcollapse.train import data_loss, evaluate, make_optimizer  # noqa: E402
 
 
 def step_and_eval_cpu(config, data, steps: int, warmup: int = 2) -> tuple[float, float]:
@@ -49,7 +49,7 @@ def step_and_eval_cpu(config, data, steps: int, warmup: int = 2) -> tuple[float,
             c0 = time.process_time()
         ids, labels = next(batches)
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(ids), labels)
+        loss = data_loss(model, ids, labels, loss_fn)      # an ensemble: its members' losses
         penalty = model.regularization() if hasattr(model, "regularization") else 0.0
         (loss + penalty).backward()
         optimizer.step()
@@ -78,7 +78,8 @@ def main() -> None:
         per_epoch = math.ceil(train_rows / config.train.batch_size) * step + evaluation
         hyper = ",".join(f"{k}={v}" for k, v in config.model.hyper.items())
         rows.append({"model": config.model.name, "K": config.model.embed_dim,
-                     "M": config.model.num_sets, "hyper": hyper, "fraction": config.data.fraction,
+                     "M": config.model.num_sets, "members": config.model.ensemble,
+                     "hyper": hyper, "fraction": config.data.fraction,
                      "step_cpu_s": step, "eval_cpu_s": evaluation, "epoch_cpu_s": per_epoch,
                      "min_cpu_s": (config.train.patience + 1) * per_epoch,
                      "max_cpu_s": config.train.max_epochs * per_epoch})

@@ -37,7 +37,8 @@ def test_the_book_plan_labels_every_run_of_the_profile_once_with_its_first_page(
 
 
 def test_plan_and_run_lines() -> None:
-    labelled = smoke_plan()[:3]
+    # three runs of the collapse page (the synthetic-data page reads the loader-order runs)
+    labelled = [run for run in smoke_plan() if run[0] == "01_embedding_collapse"][:3]
     history = [{"config": {"data": _dict(labelled[0][1].data), "train": _dict(
         labelled[0][1].train), "model": {"name": labelled[0][1].model.name}},
         "train_seconds": 30.0}]
@@ -194,7 +195,9 @@ def test_dry_run_sizes_a_paper_sweep_without_its_data(tmp_path: Path,
     assert main(["sweep", "--profile", "paper", "--chapter", "theory", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "raw data not found" in out and "no run can be looked up" in out
-    assert re.search(r"would train ffm K=10 M=1 seed 0 \[theory\]: [\d.]+M params", out)
+    # the paper profile trains in the authors' fixed order, which the label names
+    assert re.search(r"would train ffm K=10 M=1 fixed-order seed 0 \[theory\]: [\d.]+M params",
+                     out)
     assert "on 39 fields with" in out
     assert main(["sweep", "--profile", "paper", "--chapter", "theory"]) == 2   # training: no
 
@@ -209,3 +212,6 @@ def test_run_labels_tell_variants_apart() -> None:
                                 seed=0, data={"fraction": 0.3})
     assert run_label(plain) == "dcnv2 K=8 M=1 seed 0"
     assert run_label(deeper) == "dcnv2 K=8 M=1 cross_layers=5 30% data seed 0"
+    fixed = profile.run_config({"name": "dcnv2", "embed_dim": 8, "ensemble": 2}, seed=0,
+                               train={"shuffle": "fixed-order"})
+    assert run_label(fixed) == "dcnv2 K=8 M=1 ensemble of 2 fixed-order seed 0"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -48,8 +49,9 @@ def random_tables(field_dims: Sequence[int], embed_dim: int, num_sets: int = 1,
 
 
 def random_tables_like(record: Mapping[str, Any], seed: int = 0) -> Tables:
-    model = record["config"]["model"]
-    return random_tables(record["field_dims"], model["embed_dim"], model["num_sets"], seed)
+    model = record["config"]["model"]           # an ensemble: every member's sets
+    return random_tables(record["field_dims"], model["embed_dim"],
+                         model["num_sets"] * model.get("ensemble", 1), seed)
 
 
 def field_ia(tables: Tables) -> np.ndarray:
@@ -109,6 +111,55 @@ def seed_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray], level: flo
 def run_field_values(records: Iterable[Mapping[str, Any]], key: str = "field_ia_concat"
                      ) -> list[np.ndarray]:
     return [np.asarray(r[key], dtype=float) for r in records]
+
+
+# ---- the ensemble's members as a baseline (Figures 8b and 10a) ---------------------------
+
+@dataclass(frozen=True)
+class MembersBaseline:
+    """One ensemble run (one seed) seen as ME sees its sets: its members' tables, [member]
+    [field], measured exactly as ME's sets are.
+
+    ``field_ia`` (N,): each field's member tables side by side, (D_i, M*K) (the run's
+    ``field_ia_concat``, Figure 8b's ME statistic); ``diversity`` (fields with more than
+    ``min_rows`` values,): Figure 10a's diversity of the members' tables
+    (:func:`~embcollapse.analysis.diversity.field_diversity`, as of ME's sets).
+    """
+
+    seed: int
+    run_id: str
+    field_ia: np.ndarray
+    diversity: np.ndarray
+
+
+def ensemble_members_baseline(records: Iterable[Mapping[str, Any]], store: Any,
+                              min_rows: int = 10, initial: bool = False
+                              ) -> dict[int, MembersBaseline]:
+    """Per seed, the ensemble's members as the baseline of Figures 8b and 10a: independently
+    trained K-sized tables side by side, against ME's jointly trained sets.
+
+    Args:
+        records: the ensemble runs (``model.ensemble`` > 1), one per seed.
+        store: the :class:`~embcollapse.results.ResultsStore` holding their weights (the
+            diversity needs the tables; the IA is the stored ``field_ia_concat``).
+        min_rows: Figure 10a's: fields with at most this many values are left out.
+        initial: measure the members' tables before training instead (rebuilt from the seed;
+            the IA then is computed from them too).
+    Returns: seed -> :class:`MembersBaseline`.
+    """
+    from .analysis.diversity import field_diversity
+
+    out = {}
+    for record in records:
+        if record["config"]["model"].get("ensemble", 1) < 2:
+            raise ValueError(f"run {record['run_id']} is not an ensemble (model.ensemble < 2)")
+        tables = (initial_tables(record) if initial
+                  else _numpy(store.load_model(dict(record)).embedding_tables()))
+        ia = field_ia(tables) if initial else np.asarray(record["field_ia_concat"], dtype=float)
+        seed = int(record["config"]["seed"])
+        out[seed] = MembersBaseline(seed, record["run_id"], ia,
+                                    field_diversity(tables, min_rows=min_rows))
+    return out
 
 
 # ---- sub-embeddings -----------------------------------------------------------------------

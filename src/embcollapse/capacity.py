@@ -93,7 +93,9 @@ def _prepared_field_dims(data: Any) -> tuple[int, ...] | None:
 
 
 def _loss(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    loss = nn.functional.binary_cross_entropy_with_logits(model(ids), labels)
+    from .train import data_loss
+
+    loss = data_loss(model, ids, labels, nn.BCEWithLogitsLoss())
     penalty = model.regularization() if hasattr(model, "regularization") else 0.0
     return loss + penalty
 
@@ -178,7 +180,8 @@ def distinct_models(configs: Iterable[Any]) -> list[Any]:
     seen: dict[str, Any] = {}
     for config in configs:
         model = config.model
-        key = f"{model.name}|{model.embed_dim}|{model.num_sets}|{sorted(dict(model.hyper).items())}"
+        key = (f"{model.name}|{model.embed_dim}|{model.num_sets}|{model.ensemble}|"
+               f"{sorted(dict(model.hyper).items())}")
         seen.setdefault(key, config)
     return list(seen.values())
 
@@ -186,7 +189,9 @@ def distinct_models(configs: Iterable[Any]) -> list[Any]:
 def model_label(config: Any) -> str:
     model = config.model
     hyper = ",".join(f"{k}={v}" for k, v in sorted(dict(model.hyper).items()))
-    return f"{model.name} K={model.embed_dim} M={model.num_sets}" + (f" {hyper}" if hyper else "")
+    members = f" ensemble of {model.ensemble}" if model.ensemble > 1 else ""
+    return (f"{model.name} K={model.embed_dim} M={model.num_sets}{members}"
+            + (f" {hyper}" if hyper else ""))
 
 
 def check_profile(name: str, budget_gb: float = 2.0, step_batch: int = 256,

@@ -75,6 +75,19 @@ class MultiEmbeddingParams(ChapterParams):
     field_ia_scale: int = 10                     # ...at this size, SE against ME
     train_fraction: float = 1.0                  # share of the training rows (valid/test whole)
     one_seed_models: tuple[str, ...] = ()        # models run on the first seed only (cost)
+    # beyond the paper: "is multi-embedding more than an ensemble?" For each of these models
+    # that `models` holds, an ensemble of M single-embedding models of the base K (M = the largest of `scales`)
+    # beside SE at K = M * base and ME with M sets of the base K
+    ensemble_models: tuple[str, ...] = ("dcnv2", "dnn")
+
+
+@dataclass(frozen=True)
+class LoaderOrderParams(ChapterParams):
+    """The synthetic-data page's protocol section: the authors' loader order (one fixed
+    permutation, ``train.shuffle: fixed-order``) against a new permutation every epoch."""
+
+    models: tuple[str, ...] = ()    # SE at `scale` x the base K and ME of `scale` sets of the
+    scale: int = 4                  # base K, each trained under both orders (none: no runs)
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ class SyntheticDataParams(ChapterParams):
 
 CHAPTERS: dict[str, type] = {
     "synthetic_data": SyntheticDataParams,
+    "loader_order": LoaderOrderParams,
     "regularized": RegularizedParams,
     "theory": TheoryParams,
     "collapse": CollapseParams,

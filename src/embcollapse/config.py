@@ -80,6 +80,15 @@ class DataConfig:
     test_rows: int = 0             # synthetic: 0 = the split's tenth of `rows`; n > 0 = n fresh
                                    # rows of the same teacher replace it (paired AUC resolution)
     split_seed: int = 0            # seed of the 8/1/1 random split
+    # The authors' split (their main.py: random_split(..., manual_seed(seed))): the 8/1/1 split
+    # follows each run's seed, so split_seed is set to the run's seed (RunConfig does it) and
+    # the seed spread holds the split's. Synthetic data: the teacher and rows (data.seed) stay;
+    # which rows train, validate and test follow the run's seed (with test_rows > 0 the fresh
+    # test rows stay and only train/valid follow). Runs of one seed share a split, so paired
+    # differences by seed still compare the same test rows; with vocab_fit "train" each seed
+    # prepares its own vocabulary. Left out of every dict at its default, so earlier runs keep
+    # their ids.
+    split_per_run: bool = field(default=False, metadata={"omit_at_default": True})
     fraction: float = 1.0          # share of the training split used (nested subsets)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
 
@@ -93,6 +102,8 @@ class DataConfig:
                      key, f"an integer >= {low}", value)
         _require(self.vocab_fit in ("all", "train"), "vocab_fit", "'all' or 'train'",
                  self.vocab_fit)
+        _require(isinstance(self.split_per_run, bool), "split_per_run", "true or false",
+                 self.split_per_run)
         _require(_finite(self.max_bad_rows) and 0 <= self.max_bad_rows < 1, "max_bad_rows",
                  "in [0, 1)", self.max_bad_rows)
         _require(_finite(self.zipf) and self.zipf >= 0, "zipf", "a number >= 0", self.zipf)
@@ -125,13 +136,22 @@ class ModelConfig:
     embed_dim: int = 10
     num_sets: int = 1
     hyper: Mapping[str, Any] = field(default_factory=dict)  # checked by the model registry
+    # > 1: an ensemble of this many independent models of this configuration (the control of
+    # "is multi-embedding more than an ensemble?", embcollapse.models.ensemble), trained side
+    # by side, predicting the mean of their click probabilities. Left out of every dict at its
+    # default, so earlier runs keep their ids.
+    ensemble: int = field(default=1, metadata={"omit_at_default": True})
 
     def __post_init__(self) -> None:
-        for key in ("embed_dim", "num_sets"):
+        for key in ("embed_dim", "num_sets", "ensemble"):
             value = getattr(self, key)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
                      key, "an integer >= 1", value)
 
+
+SHUFFLES = {"each-epoch": "a new permutation of the training rows every epoch, the default",
+            "fixed-order": "one permutation for every epoch, as the authors' code (its "
+                           "DataLoader over the random_split subset has no shuffle=True)"}
 
 LOSSES = {"bce-logits": "BCEWithLogitsLoss on the logit, the default",
           "authors-bce": "BCELoss on the sigmoid output, as the authors' code"}
@@ -157,8 +177,13 @@ class TrainConfig:
     # the sigmoid output, as the authors' code; its gradient vanishes at saturated logits).
     # Left out of every dict at its default, so runs stored before it existed keep their ids.
     loss: str = field(default="bce-logits", metadata={"omit_at_default": True})
+    # the order of the training rows, SHUFFLES: "each-epoch" (reshuffled every epoch) or
+    # "fixed-order" (the authors' one permutation). Left out of every dict at its default.
+    shuffle: str = field(default="each-epoch", metadata={"omit_at_default": True})
 
     def __post_init__(self) -> None:
+        _require(self.shuffle in SHUFFLES, "shuffle", " or ".join(
+            f"{k!r} ({v})" for k, v in SHUFFLES.items()), self.shuffle)
         _require(self.loss in LOSSES, "loss", " or ".join(f"{k!r} ({v})" for k, v in
                                                           LOSSES.items()), self.loss)
         for key in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
@@ -181,6 +206,12 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0                  # model initialisation and batch order
+
+    def __post_init__(self) -> None:
+        # data.split_per_run: the split follows the run's seed (the authors' protocol)
+        if self.data.split_per_run and self.data.split_seed != self.seed:
+            object.__setattr__(self, "data", dataclasses.replace(self.data,
+                                                                 split_seed=self.seed))
 
 
 def to_dict(config: Any) -> dict[str, Any]:

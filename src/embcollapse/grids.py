@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWorksParams,
-                       MultiEmbeddingParams, OverfittingParams, RegularizedParams,
+                       LoaderOrderParams, MultiEmbeddingParams, OverfittingParams, RegularizedParams,
                        SyntheticDataParams, TheoryParams,
                        WhenCollapseParams, chapter_params)
 from .config import Profile, RunConfig
@@ -100,11 +100,51 @@ def dnn_overfitting(p: OverfittingParams) -> list[Run]:
 
 
 @chapter_grid
-def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
+def table_1_runs(p: MultiEmbeddingParams) -> list[Run]:
+    """Table 1 and Figure 8: every model at every size, SE and ME (and Figure 8b's pair)."""
     runs = se_and_me(p.models, p.scales, p.train_fraction)
     runs += se_and_me([p.field_ia_model], [p.field_ia_scale], p.train_fraction)
     return [replace(r, first_seed_only=True) if r.name in p.one_seed_models else r
             for r in runs]
+
+
+def ensemble_of(name: str, members: int, train_fraction: float = 1.0) -> Run:
+    """An ensemble of ``members`` single-embedding ``name`` models of the base K (``model.
+    ensemble``): the same embedding parameters as ME with that many sets."""
+    k, _ = size_preset(name, 1, "SE")
+    return Run({"name": name, "embed_dim": k, "num_sets": 1, "ensemble": members},
+               fraction_override(train_fraction))
+
+
+@chapter_grid
+def ensemble_runs(p: MultiEmbeddingParams) -> list[Run]:
+    """"Is multi-embedding more than an ensemble?": for each of ``ensemble_models`` that the
+    chapter trains (``models``), at the largest scale M: SE at M times the base K, ME of M
+    sets, and the ensemble of M SE models of the base K (none when the largest scale is 1x)."""
+    top = max(p.scales)
+    if top == 1:
+        return []
+    return [run for name in p.ensemble_models if name in p.models
+            for run in (sized(name, top, "SE", p.train_fraction),
+                        sized(name, top, "ME", p.train_fraction),
+                        ensemble_of(name, top, p.train_fraction))]
+
+
+@chapter_grid
+def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
+    """Every run of the chapter: Table 1's and the ensemble control's."""
+    return table_1_runs(p) + ensemble_runs(p)
+
+
+@chapter_grid
+def loader_order(p: LoaderOrderParams) -> list[Run]:
+    """The loader-order comparison: each model's SE and ME at ``scale`` under both
+    ``train.shuffle`` orders (the profile's own order is the run other chapters read)."""
+    from .config import SHUFFLES
+
+    return [replace(sized(name, p.scale, emb), train={"shuffle": order})
+            for name in p.models for emb in ("SE", "ME")
+            if not (emb == "ME" and p.scale == 1) for order in SHUFFLES]
 
 
 @chapter_grid
@@ -200,7 +240,7 @@ def synthetic_data(p: SyntheticDataParams) -> list[Run]:
 
 
 GRIDS: dict[str, Callable[[Any], list[Run]]] = {
-    "synthetic_data": synthetic_data,
+    "synthetic_data": synthetic_data, "loader_order": loader_order,
     "collapse": collapse, "theory": theory, "regularized": regularized,
     "dnn_overfitting": dnn_overfitting, "multi_embedding": multi_embedding,
     "how_it_works": how_it_works, "data_size": data_size, "appendices": appendices,

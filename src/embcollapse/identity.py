@@ -25,6 +25,7 @@ configuration, and so the id, of every run of that class.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -59,8 +60,7 @@ def resolve_hyper(name: str, hyper: Mapping[str, Any]) -> dict[str, Any]:
 
 def resolve_model(model: ModelConfig) -> ModelConfig:
     """``model`` with every hyper-parameter explicit."""
-    return ModelConfig(name=model.name, embed_dim=model.embed_dim, num_sets=model.num_sets,
-                       hyper=resolve_hyper(model.name, model.hyper))
+    return dataclasses.replace(model, hyper=resolve_hyper(model.name, model.hyper))
 
 
 def resolve(config: RunConfig) -> RunConfig:

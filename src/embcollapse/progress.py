@@ -41,7 +41,9 @@ def run_label(config: Any) -> str:
     model = config.model
     hyper = "".join(f" {k}={v}" for k, v in sorted(dict(model.hyper).items()))
     share = "" if config.data.fraction == 1.0 else f" {config.data.fraction:.0%} data"
-    return (f"{model.name} K={model.embed_dim} M={model.num_sets}{hyper}{share} "
+    members = f" ensemble of {model.ensemble}" if model.ensemble > 1 else ""
+    order = " fixed-order" if config.train.shuffle != "each-epoch" else ""
+    return (f"{model.name} K={model.embed_dim} M={model.num_sets}{members}{hyper}{share}{order} "
             f"seed {config.seed}")
 
 

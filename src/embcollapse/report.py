@@ -24,6 +24,39 @@ def per_set_ia(record: dict[str, Any]) -> list[float]:
     return [float(np.mean(row)) for row in record["field_ia"]]
 
 
+def tables_per_field(record: Mapping[str, Any]) -> int:
+    """How many tables a run has per field: M sets times the ensemble's members (1 for SE)."""
+    model = record["config"]["model"]
+    return int(model["num_sets"]) * int(model.get("ensemble", 1))
+
+
+def field_collapse(record: Mapping[str, Any], tables: Sequence[Sequence[Any]] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Per field, the three measures of collapse (IA, effective rank, stable rank;
+    :data:`~embcollapse.analysis.COLLAPSE_MEASURES`), name -> (N,), of each field's tables side
+    by side (one table: its own; ME and ensembles as :func:`run_ia`).
+
+    A run with one table per field is measured from its record's stored ``singular_values``
+    (nothing loaded); with several, the stored spectra are each table's own, so ``tables``
+    ([set][field] -> (D_i, K), e.g. ``store.load_model(record).embedding_tables()``) is needed.
+    """
+    from .analysis import field_measures, side_by_side_spectra
+
+    if tables_per_field(record) == 1:
+        return field_measures([np.asarray(s) for s in record["singular_values"][0]])
+    if tables is None:
+        raise ValueError(f"run {record['run_id']}: {tables_per_field(record)} tables per field; "
+                         f"their spectrum side by side needs the tables (the stored singular "
+                         f"values are each table's own)")
+    return field_measures(side_by_side_spectra(tables))
+
+
+def run_collapse(record: Mapping[str, Any], tables: Sequence[Sequence[Any]] | None = None
+                 ) -> dict[str, float]:
+    """Mean over fields of :func:`field_collapse`: name -> value (``IA`` is :func:`run_ia`)."""
+    return {name: float(v.mean()) for name, v in field_collapse(record, tables).items()}
+
+
 def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per run: model, K, M, seed, metrics, IA, epochs, time, device, run id.
 
@@ -37,7 +70,8 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         cfg = r["config"]
         rows.append({
             "model": cfg["model"]["name"], "embed_dim": cfg["model"]["embed_dim"],
-            "num_sets": cfg["model"]["num_sets"], "seed": cfg["seed"],
+            "num_sets": cfg["model"]["num_sets"], "ensemble": cfg["model"].get("ensemble", 1),
+            "shuffle": cfg["train"].get("shuffle", "each-epoch"), "seed": cfg["seed"],
             "test_auc": r["test"]["auc"], "test_logloss": r["test"]["logloss"],
             "valid_auc": r["valid"]["auc"], "mean_ia": run_ia(r),
             "mean_ia_per_set": float(np.mean(per_set_ia(r))),
@@ -47,6 +81,63 @@ def runs_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "device": r["device"], "run_id": r["run_id"],
         })
     return pd.DataFrame(rows)
+
+
+def collapse_frame(records: Sequence[dict[str, Any]], store: Any = None) -> pd.DataFrame:
+    """:func:`with_sizes` of :func:`runs_frame` plus one column per measure of collapse (IA,
+    effective rank, stable rank: :func:`run_collapse`, the mean over fields). Runs with several
+    tables per field (ME, ensembles) load their tables from ``store`` (a
+    :class:`~embcollapse.results.ResultsStore`)."""
+    frame = with_sizes(runs_frame(records))
+    values = []
+    for r in records:
+        tables = (store.load_model(r).embedding_tables()
+                  if tables_per_field(r) > 1 and store is not None else None)
+        values.append(run_collapse(r, tables))
+    return pd.concat([frame, pd.DataFrame(values, index=frame.index)], axis=1)
+
+
+def seed_paired_difference(frame: pd.DataFrame, a: Mapping[str, Any], b: Mapping[str, Any],
+                           column: str) -> Difference:
+    """``column`` of the rows matching ``a`` minus those matching ``b`` (``column: value``),
+    paired by seed, with a Student-t interval over the seeds both have
+    (:func:`~embcollapse.intervals.mean_interval`; unbounded with one seed)."""
+    from .intervals import mean_interval
+
+    def by_seed(match: Mapping[str, Any]) -> pd.Series:
+        hits = np.ones(len(frame), dtype=bool)
+        for key, value in match.items():
+            hits &= (frame[key] == value).to_numpy()
+        return frame[hits].groupby("seed")[column].mean()
+
+    left, right = by_seed(a), by_seed(b)
+    common = sorted(set(left.index) & set(right.index))
+    return mean_interval([float(left[s] - right[s]) for s in common], what="seeds")
+
+
+def interval_side(difference: Difference) -> str:
+    """``higher`` (interval above 0), ``lower`` (below 0) or ``unresolved`` (across 0)."""
+    if difference.low > 0:
+        return "higher"
+    if difference.high < 0:
+        return "lower"
+    return "unresolved"
+
+
+def measure_agreement(differences: Mapping[str, Difference], what: str) -> str:
+    """A sentence saying whether the measures of collapse agree on a difference ``what``
+    (measure name -> its :class:`~embcollapse.intervals.Difference` over seeds): each is
+    ``higher``, ``lower`` or ``unresolved`` by its interval against 0."""
+    sides = {name: interval_side(d) for name, d in differences.items()}
+    values = ", ".join(f"{name} {d.diff:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
+                       for name, d in differences.items())
+    if len(set(sides.values())) == 1:
+        side = next(iter(sides.values()))
+        verdict = ("all three measures leave it unresolved" if side == "unresolved"
+                   else f"all three measures agree: {side}")
+    else:
+        verdict = "the measures disagree: " + ", ".join(f"{n} {v}" for n, v in sides.items())
+    return f"{what}: {verdict} ({values})."
 
 
 def mean_std(frame: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
@@ -69,7 +160,7 @@ def normalized_field_ia(record: dict[str, Any]) -> np.ndarray:
     from .analysis import random_ia
 
     model = record["config"]["model"]
-    width = model["embed_dim"] * model["num_sets"]
+    width = model["embed_dim"] * tables_per_field(record)
     return np.array([ia / random_ia(d, width)
                      for ia, d in zip(record["field_ia_concat"], record["field_dims"])])
 
@@ -115,14 +206,18 @@ def find_run(records: Sequence[dict[str, Any]], frame: pd.DataFrame,
 
 
 def with_sizes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add ``embedding`` (SE/ME) and ``scale`` (N in "Nx", relative to the model's base K)."""
+    """Add ``embedding`` (SE/ME, or ``ensemble`` for M single-embedding models averaged) and
+    ``scale`` (N in "Nx", relative to the model's base K: ME's sets, the ensemble's members)."""
     from .models.registry import default_embed_dim
 
     out = frame.copy()
     base = out["model"].map(default_embed_dim)
-    out["embedding"] = np.where(out["num_sets"] > 1, "ME", "SE")
-    out["scale"] = np.where(out["num_sets"] > 1, out["num_sets"],
-                            out["embed_dim"] // base).astype(int)
+    members = out["ensemble"] if "ensemble" in out else pd.Series(1, index=out.index)
+    out["embedding"] = np.where(members > 1, "ensemble",
+                                np.where(out["num_sets"] > 1, "ME", "SE"))
+    out["scale"] = np.where(members > 1, members * out["num_sets"] * out["embed_dim"] // base,
+                            np.where(out["num_sets"] > 1, out["num_sets"],
+                                     out["embed_dim"] // base)).astype(int)
     return out
 
 
@@ -175,8 +270,9 @@ def describe_data(data: DataConfig) -> str:
     frac = "" if data.fraction == 1.0 else f"{data.fraction * 100:g}% of train"
     if data.is_synthetic:
         test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
+        split = ", split by each run's seed" if data.split_per_run else ""
         return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
-                f"{data.seed}{', ' + frac if frac else ''})")
+                f"{data.seed}{', ' + frac if frac else ''}{split})")
     meta = _prepared_meta(data) or {}
     parts = [frac] if frac else []
     if "rows" in meta:
@@ -184,7 +280,8 @@ def describe_data(data: DataConfig) -> str:
     if "min_count" in meta:
         parts.append(f"min count {meta['min_count']}")
     fit = meta.get("vocab_fit", {}).get("on", data.vocab_fit)
-    parts += [f"vocabulary on {fit} rows", f"split seed {data.split_seed}"]
+    parts += [f"vocabulary on {fit} rows", "split by each run's seed" if data.split_per_run
+              else f"split seed {data.split_seed}"]
     return f"{dataset_name(data)} ({', '.join(parts)})"
 
 

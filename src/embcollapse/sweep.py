@@ -335,7 +335,9 @@ def _collect(result: SweepResult, config: RunConfig, call: Any, store: ResultsSt
 
 def _label(config: RunConfig) -> str:
     m = config.model
-    return f"{m.name} K={m.embed_dim} M={m.num_sets} seed={config.seed} ({config.data.name})"
+    members = f" ensemble={m.ensemble}" if m.ensemble > 1 else ""
+    return (f"{m.name} K={m.embed_dim} M={m.num_sets}{members} seed={config.seed} "
+            f"({config.data.name})")
 
 
 @dataclass(frozen=True)

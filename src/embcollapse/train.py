@@ -48,7 +48,8 @@ def build_run_model(model: ModelConfig, train: TrainConfig, field_dims: list[int
     (every other weight keeps its first draw)."""
     built = model_from_config(model, field_dims)
     if train.embed_init_rows:
-        built.embedding.reset_parameters(train.embed_init_rows)
+        for part in getattr(built, "members", (built,)):      # an ensemble: each member's
+            part.embedding.reset_parameters(train.embed_init_rows)
     return built
 
 
@@ -103,6 +104,16 @@ def loss_function(name: str) -> nn.Module:
     """The training loss ``train.loss`` names (:data:`embcollapse.config.LOSSES`): mean over
     the batch of a (n,) logit against (n,) 0/1 float labels."""
     return {"bce-logits": nn.BCEWithLogitsLoss, "authors-bce": AuthorsBCELoss}[name]()
+
+
+def data_loss(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor,
+              loss_fn: nn.Module) -> torch.Tensor:
+    """What a training step minimises before any penalty: ``loss_fn(model(ids), labels)``, or
+    the model's own ``training_loss`` where it has one (an ensemble: the sum of its members'
+    losses, :class:`~embcollapse.models.ensemble.Ensemble`). ids (B, N), labels (B,)."""
+    if hasattr(model, "training_loss"):
+        return model.training_loss(ids, labels, loss_fn)
+    return loss_fn(model(ids), labels)
 
 
 @dataclass
@@ -168,7 +179,8 @@ def _fit(config: RunConfig, data: PreparedData | None, dev: torch.device,
     model = build_run_model(config.model, tc, data.field_dims).to(dev)
     optimizer = make_optimizer(model, tc.lr, tc.weight_decay)
     loss_fn = loss_function(tc.loss)
-    train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed)
+    train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed,
+                        reshuffle=tc.shuffle == "each-epoch")
     valid = BatchLoader(data.valid, tc.eval_batch_size, dev)
     history: list[dict[str, float]] = []
     best_auc, best_epoch, best_state, stale = -math.inf, -1, None, 0
@@ -182,7 +194,7 @@ def _fit(config: RunConfig, data: PreparedData | None, dev: torch.device,
         for ids, labels in tqdm(train.epoch(epoch), total=len(train), desc=f"epoch {epoch + 1}",
                                 disable=not progress, leave=False):
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(ids), labels)
+            loss = data_loss(model, ids, labels, loss_fn)
             penalty = model.regularization() if hasattr(model, "regularization") else 0.0
             (loss + penalty).backward()     # the logged train_loss stays the data loss
             optimizer.step()

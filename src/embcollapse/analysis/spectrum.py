@@ -1,7 +1,19 @@
-"""Singular values and information abundance (IA) of embedding tables.
+"""Singular values of embedding tables, and three measures of collapse computed from them.
 
-IA(E) = ||sigma(E)||_1 / ||sigma(E)||_inf: the sum of the singular values over the largest.
-1 <= IA(E) <= rank(E) <= min(D, K); an identity of size n has IA n, a rank-one matrix IA 1.
+- information abundance (the paper's Definition 3.1), IA(E) = ||sigma||_1 / ||sigma||_inf: the
+  sum of the singular values over the largest;
+- effective rank (Roy & Vetterli 2007; "RankMe", Garrido et al. 2023), exp(H(p)) with
+  p = sigma / ||sigma||_1 and H the Shannon entropy (natural log);
+- stable rank, ||sigma||_2^2 / ||sigma||_inf^2: the sum of the squared singular values over the
+  largest squared (||E||_F^2 / ||E||_2^2).
+
+Each is 1 for a rank-one matrix, n for an identity of size n (any n equal singular values), lies
+in [1, rank(E)], and is unchanged when E is scaled. They weigh the small singular values
+differently: the stable rank squares them (small ones count least), IA counts each in
+proportion to its size, and the effective rank by -p log p, more than its share p wherever
+p < 1/e. So a tail of small singular values raises the effective rank most and the stable rank
+least; for a fixed spectrum stable rank <= IA (each sigma / sigma_max <= 1 is at least its
+square).
 """
 from __future__ import annotations
 
@@ -38,6 +50,40 @@ def spectrum_ia(s: np.ndarray) -> float:
     return float(s.sum() / s[0]) if s[0] > 0 else 0.0
 
 
+def spectrum_effective_rank(s: np.ndarray) -> float:
+    """Effective rank (RankMe) from singular values (min(D, K),): exp of the Shannon entropy of
+    ``s / s.sum()`` (zeros contribute nothing); 0 for a zero matrix."""
+    s = np.asarray(s, dtype=np.float64)
+    total = s.sum()
+    if total <= 0:
+        return 0.0
+    p = s[s > 0] / total
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def spectrum_stable_rank(s: np.ndarray) -> float:
+    """Stable rank from singular values (min(D, K),): sum of squares over the largest squared;
+    0 for a zero matrix."""
+    s = np.asarray(s, dtype=np.float64)
+    top = s.max() if s.size else 0.0
+    return float((s ** 2).sum() / top ** 2) if top > 0 else 0.0
+
+
+COLLAPSE_MEASURES = {"IA": spectrum_ia, "effective rank": spectrum_effective_rank,
+                     "stable rank": spectrum_stable_rank}   # name -> f(singular values)
+
+
+def effective_rank(matrix: ArrayLike) -> float:
+    """Effective rank (RankMe) of a matrix: :func:`spectrum_effective_rank` of its singular
+    values."""
+    return spectrum_effective_rank(singular_values(matrix))
+
+
+def stable_rank(matrix: ArrayLike) -> float:
+    """Stable rank of a matrix: :func:`spectrum_stable_rank` of its singular values."""
+    return spectrum_stable_rank(singular_values(matrix))
+
+
 def information_abundance(matrix: ArrayLike) -> float:
     """IA = sum of singular values / largest singular value (0 for a zero matrix)."""
     return spectrum_ia(singular_values(matrix))
@@ -71,6 +117,20 @@ def side_by_side_ia(tables: Sequence[Sequence[ArrayLike]]) -> np.ndarray:
     """
     return np.array([information_abundance(torch.cat([torch.as_tensor(s[i]) for s in tables], 1))
                      for i in range(len(tables[0]))])
+
+
+def side_by_side_spectra(tables: Sequence[Sequence[ArrayLike]]) -> list[np.ndarray]:
+    """Per field, the singular values of the M sets' tables side by side, (D_i, M*K): a list of
+    N arrays (min(D_i, M*K),), from tables indexed [set][field] (one set: each table's own)."""
+    return [singular_values(torch.cat([torch.as_tensor(s[i]) for s in tables], 1))
+            for i in range(len(tables[0]))]
+
+
+def field_measures(spectra: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every measure of :data:`COLLAPSE_MEASURES` per field, name -> (N,), from each field's
+    singular values (N arrays)."""
+    return {name: np.array([f(np.asarray(s, dtype=np.float64)) for s in spectra])
+            for name, f in COLLAPSE_MEASURES.items()}
 
 
 def run_field_ia(tables: Sequence[Sequence[ArrayLike]],

@@ -2,7 +2,8 @@
 
 The modules follow the book's chapters: :mod:`.collapse` (Figures 1a, 1b, 2), :mod:`.theory`
 (Figures 3, 4, 14), :mod:`.regularized` (Figures 6, 16), :mod:`.multi_embedding` (Tables 1, 5-7,
-Figures 8, 12, 13), :mod:`.how_it_works` (Figures 9, 10, 17, Appendix E), :mod:`.data_size`
+Figures 8, 12, 13), :mod:`.ensemble` (beyond the paper: ME against an ensemble of M SE
+models), :mod:`.how_it_works` (Figures 9, 10, 17, Appendix E), :mod:`.data_size`
 (Table 2), :mod:`.appendices` (Table 3, Figures 11, 15) and :mod:`.datasets` (Table 4). Each
 function takes the values a chapter computed from its runs, reads the paper's numbers from
 ``book/data/paper/*.csv`` and returns named checks, a status and a rule text generated from

@@ -17,6 +17,7 @@ from ..config import ConfigError, ModelConfig
 from .autoint import AutoInt
 from .dcnv2 import DCNv2
 from .dnn import DNN
+from .ensemble import Ensemble
 from .ffm import FFM
 from .fm import FM, FwFM
 from .finalmlp import FinalMLP
@@ -138,9 +139,16 @@ def build_model(name: str, field_dims: Sequence[int], embed_dim: int | None = No
 
 
 def model_from_config(config: ModelConfig, field_dims: Sequence[int]) -> nn.Module:
-    """Build the model a :class:`ModelConfig` describes."""
-    return build_model(config.name, field_dims, config.embed_dim, config.num_sets,
-                       **dict(config.hyper))
+    """Build the model a :class:`ModelConfig` describes; with ``ensemble`` M > 1, an
+    :class:`~embcollapse.models.ensemble.Ensemble` of M such models built one after another
+    (from the same generators, so each member starts from its own weights)."""
+    def one() -> nn.Module:
+        return build_model(config.name, field_dims, config.embed_dim, config.num_sets,
+                           **dict(config.hyper))
+
+    if config.ensemble > 1:
+        return Ensemble([one() for _ in range(config.ensemble)])
+    return one()
 
 
 def count_parameters(model: nn.Module) -> int:
