@@ -193,12 +193,16 @@ def test_the_ensemble_finding_reads_each_outcome_and_checks_me_above_the_ensembl
     more = ensemble.ensemble_control({"dcnv2": _diff(0.003)}, {"dcnv2": _diff(0.001 / 2)}, 4)
     assert more.status == "reproduced" and more.key == ensemble.KEY
     assert more.values["readings"]["dcnv2"].startswith("more than an ensemble")
-    just = ensemble.ensemble_control({"dnn": _diff(0.0002)}, {"dnn": _diff(0.004)}, 4)
-    assert just.status == "differs"
+    # ME equivalent to the ensemble (interval holding 0, within the margin): the direction
+    # check cannot say ME beats it, and the reading is "the gain is ensembling"
+    just = ensemble.ensemble_control({"dnn": _diff(0.0002, half=0.0005)}, {"dnn": _diff(0.004)}, 4)
+    assert just.status == "not resolved"
     assert just.values["readings"]["dnn"].startswith("the gain is ensembling")
+    assert ensemble.ensemble_control({"dnn": _diff(-0.0002)}, {"dnn": _diff(0.004)},
+                                     4).status == "differs"
     worse = ensemble.ensemble_control({"dnn": _diff(-0.003)}, {"dnn": _diff(0.004)}, 4)
     assert worse.values["readings"]["dnn"].startswith("the ensemble beats ME")
-    wide = ensemble.ensemble_control({"dnn": _diff(0.001, half=0.002)}, {"dnn": _diff(0.0)}, 4)
+    wide = ensemble.ensemble_control({"dnn": _diff(0.0005, half=0.002)}, {"dnn": _diff(0.0)}, 4)
     assert wide.status == "not resolved" and wide.values["readings"]["dnn"] == ensemble.UNRESOLVED
     assert ensemble.ensemble_control({}, {}, 4).status == "not run"
     from embcollapse.claims import BEYOND_PAPER, ITEMS

@@ -589,6 +589,8 @@ def test_table_4_compares_full_files_and_is_not_run_on_samples() -> None:
 # of a source (a file format, a dataset's size, the paper's settings), not results of a run:
 # (page, number) -> why
 STATED_PARAMETERS: dict[tuple[str, str], str] = {
+    ("00_synthetic_data.md", "293"): "a line number of the authors' main.py (a citation)",
+    ("00_synthetic_data.md", "295"): "a line number of the authors' main.py (a citation)",
     ("20_reproduction_summary.md", "95%"): "the confidence level of every interval (a setting)",
     ("00_synthetic_data.md", "25%"): "Criteo's click rate, the teacher's target",
     ("00_synthetic_data.md", "80%"): "the paper's 8/1/1 split",
