@@ -114,7 +114,14 @@ def test_figures_9_10a_10b_over_seeds() -> None:
     se = [np.array([0.5, 0.5])] * 3
     found = how_it_works.figure_10a(me, se)
     assert found.status == "reproduced" and found.checks[0].seeds == 3
-    assert how_it_works.figure_10a(me, se, initial=(me, se)).status == "illustration"
+    assert how_it_works.figure_10a(me, se, baselines={"initial tables": (me, se)}
+                                   ).status == "illustration"
+    # an ensemble whose members are as diverse as ME's sets: ME's diversity is given
+    found = how_it_works.figure_10a(me, se, baselines={"ensemble": (me, se)})
+    assert found.status == "illustration" and "ensemble" in found.rule
+    apart = [np.array([0.55, 0.55])] * 3
+    assert how_it_works.figure_10a(me, se, baselines={"ensemble": (apart, se)}
+                                   ).status == "reproduced"
     agree = {"ME": [0.1, 0.12, 0.09], "dcnv2-agree": [0.9, 0.95, 0.92]}
     assert how_it_works.figure_10b(agree).status == "reproduced"
     forced = how_it_works.figure_10b(agree, initial_me=[0.0, 0.02, 0.01])

@@ -535,3 +535,17 @@ def table4(prepared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"instances": str, "total_features": str,
                                       "max_field_cardinality": str,
                                       "min_field_cardinality": str})
+
+
+def ensemble_members(ctx: "ChapterContext", params: Any, scale: int, model: str = "dcnv2",
+                     min_rows: int = 10) -> dict[int, Any]:
+    """The stored ensemble of ``scale`` ``model`` SE models of the base K, per seed, as the
+    baseline of Figures 8b and 10a (:func:`~embcollapse.baselines.ensemble_members_baseline`);
+    empty when this build trains no such ensemble."""
+    from .baselines import ensemble_members_baseline
+    from .grids import ensemble_of, run_configs
+
+    configs = run_configs(ctx.profile, [ensemble_of(model, scale, params.train_fraction)],
+                          params.seeds)
+    stored = [ctx.store.load(c) for c in configs if ctx.store.has(c)]
+    return ensemble_members_baseline(stored, ctx.store, min_rows=min_rows) if stored else {}

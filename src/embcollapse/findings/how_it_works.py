@@ -65,8 +65,8 @@ def figure_9(se_r: float | Sequence[float], me_r: float | Sequence[float],
 
 def figure_10a(me: Sequence[np.ndarray], se_groups: Sequence[np.ndarray],
                random: float | None = None, run_ids: Iterable[str] = (),
-               initial: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None
-               ) -> Finding:
+               baselines: Mapping[str, tuple[Sequence[np.ndarray], Sequence[np.ndarray]]]
+               | None = None) -> Finding:
     """ME's sets are clearly more diverse than SE's column groups.
 
     Args:
@@ -74,8 +74,9 @@ def figure_10a(me: Sequence[np.ndarray], se_groups: Sequence[np.ndarray],
             (seeds, fields); a single (fields,) array is one seed.
         random: a random table's diversity, shown for reference (not a check: a trained table
             below random says nothing about the claim).
-        initial: ``(me, se_groups)`` per seed and field on the runs' initial tables: the
-            baseline.
+        baselines: label -> ``(me, se_groups)`` per seed and field where the claim is not at
+            stake: the runs' initial tables; the ensemble's independently trained members in
+            ME's place.
     Check: the gap ME - SE groups (per seed the mean over fields) > 0 with a t interval over
     seeds; one seed: the t interval over fields is shown, and the check is unresolved.
     """
@@ -83,11 +84,10 @@ def figure_10a(me: Sequence[np.ndarray], se_groups: Sequence[np.ndarray],
     gap = me_a - se_a                                   # (seeds, fields)
     per_seed = gap.mean(axis=1)
     base: list[Baseline] = []
-    if initial is not None:
-        i_gap = np.atleast_2d(np.asarray(initial[0], float)) - \
-            np.atleast_2d(np.asarray(initial[1], float))
-        base = [seed_baseline("initial tables", i_gap.mean(axis=1)) if len(i_gap) > 1 else
-                Baseline("initial tables", float(i_gap.mean()))]
+    for label, (b_me, b_se) in (baselines or {}).items():
+        b_gap = np.atleast_2d(np.asarray(b_me, float)) - np.atleast_2d(np.asarray(b_se, float))
+        base.append(seed_baseline(label, b_gap.mean(axis=1)) if len(b_gap) > 1 else
+                    Baseline(label, float(b_gap.mean())))
     if len(gap) > 1:
         checks = [over_seeds("mean diversity gap ME - SE groups", per_seed, 0.0, ">", base)]
         spread = f"seeds from {per_seed.min():+.3f} to {per_seed.max():+.3f}"
