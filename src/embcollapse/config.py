@@ -137,6 +137,9 @@ LOSSES = {"bce-logits": "BCEWithLogitsLoss on the logit, the default",
           "authors-bce": "BCELoss on the sigmoid output, as the authors' code"}
 
 
+SEED_SOURCES = ("init", "order", "dropout")   # TrainConfig.<source>_seed: training randomness
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and early stopping (paper, Appendix C.2)."""
@@ -157,8 +160,21 @@ class TrainConfig:
     # the sigmoid output, as the authors' code; its gradient vanishes at saturated logits).
     # Left out of every dict at its default, so runs stored before it existed keep their ids.
     loss: str = field(default="bce-logits", metadata={"omit_at_default": True})
+    # One source of training randomness each (issue 25: which makes the seed-to-seed spread);
+    # None = the run's `seed` (RunConfig.source_seed). Left out of every dict when None, so
+    # earlier runs keep their ids; with all three None training is exactly as before they
+    # existed. init: the model's initial weights (the embed_init_rows redraw included);
+    # order: the training batches' order; dropout: the generator of the dropout masks.
+    init_seed: int | None = field(default=None, metadata={"omit_at_default": True})
+    order_seed: int | None = field(default=None, metadata={"omit_at_default": True})
+    dropout_seed: int | None = field(default=None, metadata={"omit_at_default": True})
 
     def __post_init__(self) -> None:
+        for key in SEED_SOURCES:
+            value = getattr(self, f"{key}_seed")
+            _require(value is None or (isinstance(value, int) and not isinstance(value, bool)
+                                       and value >= 0), f"{key}_seed",
+                     "an integer >= 0 or null (null: the run's seed)", value)
         _require(self.loss in LOSSES, "loss", " or ".join(f"{k!r} ({v})" for k, v in
                                                           LOSSES.items()), self.loss)
         for key in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
@@ -180,7 +196,16 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seed: int = 0                  # model initialisation and batch order
+    seed: int = 0                  # model initialisation, batch order and dropout masks,
+                                   # each unless its train.<source>_seed is set
+
+    def source_seed(self, source: str) -> int:
+        """The seed of one source of training randomness (:data:`SEED_SOURCES`): its
+        ``train.<source>_seed`` when set, else the run's ``seed``."""
+        if source not in SEED_SOURCES:
+            raise ValueError(f"unknown randomness source {source!r}; known: {SEED_SOURCES}")
+        own = getattr(self.train, f"{source}_seed")
+        return self.seed if own is None else own
 
 
 def to_dict(config: Any) -> dict[str, Any]:
