@@ -79,6 +79,9 @@ class DataConfig:
     seed: int = 0                  # synthetic: seed of teacher and rows
     test_rows: int = 0             # synthetic: 0 = the split's tenth of `rows`; n > 0 = n fresh
                                    # rows of the same teacher replace it (paired AUC resolution)
+    # synthetic: 0 = the split's tenth of `rows`; n > 0 = n fresh rows of the same teacher
+    # replace it (the checkpoint chosen on more rows, issue 25). Left out of every dict at 0.
+    valid_rows: int = field(default=0, metadata={"omit_at_default": True})
     split_seed: int = 0            # seed of the 8/1/1 random split
     fraction: float = 1.0          # share of the training split used (nested subsets)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
@@ -87,7 +90,7 @@ class DataConfig:
         _require(isinstance(self.name, str) and self.name != "", "name", "a dataset name or "
                  "the path of a prepared folder", self.name)
         for key, low in (("min_count", 0), ("rows", 10), ("seed", 0), ("split_seed", 0),
-                         ("test_rows", 0)):
+                         ("test_rows", 0), ("valid_rows", 0)):
             value = getattr(self, key)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                      key, f"an integer >= {low}", value)
@@ -113,7 +116,7 @@ class DataConfig:
         return tuple(f.name for f in dataclasses.fields(self) if f.name not in skip)
 
 
-SYNTHETIC_ONLY = ("preset", "rows", "test_rows", "zipf", "seed", "teacher")  # synthetic data only
+SYNTHETIC_ONLY = ("preset", "rows", "test_rows", "valid_rows", "zipf", "seed", "teacher")  # synthetic data only
 CSV_ONLY = ("label",)                                           # DataConfig: data.name csv only
 
 

@@ -175,6 +175,8 @@ def describe_data(data: DataConfig) -> str:
     frac = "" if data.fraction == 1.0 else f"{data.fraction * 100:g}% of train"
     if data.is_synthetic:
         test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
+        if data.valid_rows:
+            test = f" + {data.valid_rows:,} fresh validation rows{test}"
         return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
                 f"{data.seed}{', ' + frac if frac else ''})")
     meta = _prepared_meta(data) or {}
