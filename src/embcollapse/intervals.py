@@ -334,3 +334,75 @@ def proportion_interval(successes: int, n: int, level: float = 0.95) -> tuple[fl
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --------------------------------------------------------------------------- planning (issue 25)
+
+def minimum_detectable_effect(seed_sd: float, test_se: float, seeds: int, level: float = 0.95,
+                              power: float = 0.5) -> float:
+    """The smallest ``|difference|`` that :func:`combine_seeds` over ``seeds`` seeds would
+    resolve: with the default ``power`` 0.5, the half-width of its interval,
+    ``t(S - 1) * sqrt(seed_sd^2 / S + test_se^2)``; a measured difference larger than that
+    (in size) gives an interval that excludes zero. A true difference exactly that large is
+    measured above it only about half the time; ``power`` p > 0.5 gives the true difference
+    resolved with probability about p, ``(t_level(S - 1) + t_p(S - 1)) * se`` (``t_p`` the
+    one-sided p quantile; the usual approximation, which takes the spread as known).
+
+    ``test_se`` is the per-seed paired test-row SE (not divided by S, as in combine_seeds);
+    ``seeds`` >= 2 (one seed holds no training randomness). NaN when an input is NaN.
+    """
+    if not isinstance(seeds, int) or seeds < 2:
+        raise ValueError(f"seeds must be an integer >= 2 (a spread needs two), got {seeds!r}")
+    if not 0.0 < power < 1.0:
+        raise ValueError(f"power must be in (0, 1), got {power}")
+    if math.isnan(seed_sd) or math.isnan(test_se):
+        return math.nan
+    se = math.sqrt(seed_sd ** 2 / seeds + test_se ** 2)
+    return (quantile(level, seeds - 1) + float(stats.t.ppf(power, seeds - 1))) * se
+
+
+@dataclass(frozen=True)
+class RowsNeeded:
+    """Test rows for a comparison (:func:`test_rows_needed`): ``balanced``, the fewest at which
+    the test rows' variance term is at most ``fraction`` of the between-seed term; ``resolving``,
+    the fewest at which a gap would be resolved at the given seeds (None: not even infinitely
+    many rows would do, the between-seed term alone is too wide, or no gap was given)."""
+
+    balanced: int
+    resolving: int | None
+    fraction: float
+    seeds: int
+
+
+def test_rows_needed(test_se: float, rows: int, seed_sd: float, seeds: int,
+                     fraction: float = 0.25, gap: float | None = None, level: float = 0.95
+                     ) -> RowsNeeded:
+    """The test-row twin of :func:`seeds_needed`. A per-seed paired test-row SE ``test_se``
+    measured on ``rows`` test rows scales as ``1 / sqrt(rows)``: at ``r`` rows it is
+    ``test_se * sqrt(rows / r)``. Of :func:`combine_seeds`' ``se^2 = seed_sd^2 / S +
+    test_se^2`` (S = ``seeds``):
+
+    * ``balanced``: the fewest ``r`` with ``test_se(r)^2 <= fraction * seed_sd^2 / S``, i.e.
+      ``ceil(rows * test_se^2 * S / (fraction * seed_sd^2))`` (more rows than that shrink the
+      interval by at most a factor ``sqrt(1 + fraction)``);
+    * ``resolving`` (``gap`` given): the fewest ``r`` with ``t(S - 1) * sqrt(seed_sd^2 / S +
+      test_se(r)^2) < |gap|``, as :func:`seeds_needed`'s criterion; None when
+      ``t(S - 1) * seed_sd / sqrt(S) >= |gap|`` (no number of rows suffices).
+    """
+    if not isinstance(rows, int) or rows < 1:
+        raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
+    if not isinstance(seeds, int) or seeds < 2:
+        raise ValueError(f"seeds must be an integer >= 2, got {seeds!r}")
+    if not fraction > 0:
+        raise ValueError(f"fraction must be > 0, got {fraction}")
+    if not (test_se > 0 and seed_sd > 0):
+        raise ValueError(f"test_se and seed_sd must be > 0, got {test_se} and {seed_sd}")
+    seed_term = seed_sd ** 2 / seeds
+    balanced = max(1, math.ceil(rows * test_se ** 2 / (fraction * seed_term)))
+    resolving = None
+    if gap is not None:
+        room = (abs(gap) / quantile(level, seeds - 1)) ** 2 - seed_term  # for test_se(r)^2
+        if room > 0:
+            resolving = math.floor(rows * test_se ** 2 / room) + 1
+    return RowsNeeded(balanced=balanced, resolving=resolving, fraction=fraction,
+                          seeds=seeds)
