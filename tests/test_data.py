@@ -845,6 +845,13 @@ def test_synthetic_valid_rows_are_fresh_and_leave_train_and_test_alone(home):
         **{**to_dict(base), "teacher": base.teacher, "valid_rows": 0})))
     with pytest.raises(Exception, match="valid_rows"):
         DataConfig(name="synthetic", valid_rows=-1)
+    # a meta.json whose fresh rows leave no rows to split is refused, naming both keys
+    from embcollapse.data.dataset import prepared_directory
+    from embcollapse.data.storage import meta_problem, read_meta
+    meta = read_meta(prepared_directory(fresh))
+    assert meta["fresh_valid_rows"] == 20_000 and meta_problem(meta) is None
+    assert "fresh_valid_rows" in meta_problem({**meta, "fresh_valid_rows": -1})
+    assert "fewer than 'rows'" in meta_problem({**meta, "fresh_valid_rows": meta["rows"] - 10})
 
 
 def test_data_prepare_imports_neither_torch_nor_scikit_learn():

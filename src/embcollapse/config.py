@@ -167,7 +167,9 @@ class TrainConfig:
     # None = the run's `seed` (RunConfig.source_seed). Left out of every dict when None, so
     # earlier runs keep their ids; with all three None training is exactly as before they
     # existed. init: the model's initial weights (the embed_init_rows redraw included);
-    # order: the training batches' order; dropout: the generator of the dropout masks.
+    # order: the training batches' order; dropout: the generator of the dropout masks. Set to
+    # the run's seed explicitly they give its weights and batches but other masks (the dropout
+    # generator is seeded again after the init: train.start_model).
     init_seed: int | None = field(default=None, metadata={"omit_at_default": True})
     order_seed: int | None = field(default=None, metadata={"omit_at_default": True})
     dropout_seed: int | None = field(default=None, metadata={"omit_at_default": True})
