@@ -206,14 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = ResultsStore()
     for line in sweep.prepare_data([c for *_, c in plan]):
         print(f"[variance] data ready: {line}", flush=True)
-    state = sweep.state([c for *_, c in plan], store)
-    todo = state.to_run()
+    state = sweep.state(list({resolved_key(c): c for *_, c in plan}.values()), store)
+    todo = state.to_run()          # each distinct run once (init, order, dropout share s = 0)
     cost = estimate(profile, todo, args.valid_rows)
     devices = sweep.local_devices(profile.device, profile.cpu_workers)
     cpu = cost["cpu_min"]
     print(f"[variance] profile {profile.name}: {len(plan)} runs ({len(args.conditions)} "
           f"conditions x {len(ARMS)} configurations x {args.replicates} replicates), "
-          f"{len(state.stored)} stored, {len(todo)} to train: about {cpu['typical']:.0f} CPU "
+          f"{state.total} distinct, {len(state.stored)} stored, {len(todo)} to train: about {cpu['typical']:.0f} CPU "
           f"minutes ({cpu['fewest']:.0f} to {cpu['most']:.0f}: patience + 1 to max_epochs "
           f"epochs), {cpu['typical'] / len(devices):.0f} min wall on {len(devices)} "
           f"worker(s) of one thread", flush=True)

@@ -79,7 +79,7 @@ def test_each_condition_varies_what_it_names(report) -> None:
             valid = stored("valid", arm, s)
             assert valid["config"]["data"]["valid_rows"] == variance.DRY_VALID_ROWS
             assert valid["config"]["seed"] == s and "init_seed" not in valid["config"]["train"]
-    assert report["estimate"]["runs"] == len(CONDITIONS) * 2 * 2 - 0     # nothing was stored
+    assert report["estimate"]["runs"] == len(CONDITIONS) * 2 * 2         # nothing was stored
     assert report["estimate"]["cpu_min"]["fewest"] <= report["estimate"]["cpu_min"]["most"]
 
 
@@ -89,6 +89,20 @@ def test_a_second_call_trains_nothing_and_gives_the_same_table(report, tmp_path,
     again = json.loads((tmp_path / "variance_smoke.json").read_text())
     assert again["estimate"]["runs"] == 0 and again["rows"] == report["rows"]
     assert "0 to train" in capsys.readouterr().out
+
+
+def test_runs_shared_by_conditions_are_trained_once(tmp_path, monkeypatch) -> None:
+    """init and order at replicate 0 are one run (all three seeds 0): planned and trained once."""
+    profile = load_profile("smoke")
+    plan = variance.study_plan(profile, ["init", "order", "dropout"], 2, 10)
+    assert len(plan) == 12 and len({run_id(c) for *_, c in plan}) == 12 - 2 * 2
+    monkeypatch.setenv("EMBCOLLAPSE_HOME", str(tmp_path / "home"))      # an empty store
+    assert variance.main(["--dry", "--replicates", "2", "--conditions", "init,order",
+                          "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "variance_smoke.json").read_text())
+    assert report["estimate"]["runs"] == 2 * 3          # per arm: the shared s=0, init 1, order 1
+    runs = {(r["condition"], r["arm"], r["replicate"]): r["run_id"] for r in report["runs"]}
+    assert runs["init", "SE", 0] == runs["order", "SE", 0] != runs["order", "SE", 1]
 
 
 def test_bad_flags_are_refused() -> None:
