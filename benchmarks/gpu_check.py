@@ -14,14 +14,19 @@ would not fit the time left is skipped and says so):
    ``capacity.estimate``.
 4. ``train_step``: ``benchmarks/train_step.py --device cuda`` (its JSON beside this one); the
    batched ME 10x / loop ratio decides the ">= 5x on GPU" target.
-5. ``criteo_epoch``: one epoch of DCNv2 K=10 over 36.7M synthetic rows of Criteo's field
+5. ``table1_profile``: every distinct model of the ``table1-gpu`` profile (Table 1 at Criteo's
+   row count, README) on batches of that profile's data (ids drawn with its value frequencies,
+   labels at random: a timing): step and evaluation seconds, projected to an epoch of its
+   36.7M training rows and to the whole profile's GPU-hours at an assumed number of epochs.
+6. ``criteo_epoch``: one epoch of DCNv2 K=10 over 36.7M synthetic rows of Criteo's field
    sizes (the 8/10 training split of its 45.8M rows; ids drawn on the device, skewed toward
    small ids, labels at random), batch 2048, shuffled as ``BatchLoader`` does, then a
    validation pass over 4.6M rows; stopped early and projected when the time left is short.
 
 ``--dry`` runs every part on the CPU at tiny sizes (field sizes divided by 10,000, small
 widths, the smallest size of each architecture, 20k epoch rows, ``train_step.py`` with one
-case and one step): the test of this script. Its figures mean nothing.
+case and one step, ``table1-gpu``'s 1x models only): the test of this script. Its figures
+mean nothing.
 
 Usage::
 
@@ -55,6 +60,7 @@ from embcollapse.data.synthetic import CRITEO_CARDINALITIES  # noqa: E402
 from embcollapse.models import MODELS, LoopReference, build_model, hyper_parameters  # noqa: E402
 
 CRITEO_ROWS = 45_840_617
+TABLE1_EPOCHS = 5         # table1_profile's projection: best epoch 2 + patience 3 (a hypothesis)
 SMALL = {"dnn": {"mlp_dims": (16, 8)}, "ipnn": {"mlp_dims": (16, 8)},
          "nfwfm": {"mlp_dims": (16, 8)}, "xdeepfm": {"mlp_dims": (16, 8), "cin_layers": (4, 4)},
          "dcnv2": {"mlp_dims": (16, 8), "cross_layers": 2}, "finalmlp": {"mlp_dims": (16, 8)},
@@ -323,6 +329,84 @@ class Check:
                 "valid_seconds": round(eval_seconds, 2), "valid_auc_random_labels": valid_auc,
                 "ok": bool(valid_auc == valid_auc)}
 
+    def table1_profile(self) -> dict:
+        """Time ``table1-gpu``'s models on its data and project the profile's GPU-hours."""
+        import dataclasses
+
+        import numpy as np
+
+        from embcollapse.capacity import distinct_models, model_label
+        from embcollapse.config import load_profile
+        from embcollapse.data.splits import SPLIT_FRACTIONS
+        from embcollapse.data.synthetic import make_teacher
+        from embcollapse.models.sizes import size_preset
+        from embcollapse.sweep import plan
+        from embcollapse.train import build_run_model, loss_function, make_optimizer
+
+        profile = load_profile("table1-gpu")
+        runs = plan(profile, ["multi_embedding"])
+        models = [c for c in distinct_models(runs) if not self.dry or
+                  (c.model.embed_dim, c.model.num_sets) == size_preset(c.model.name, 1)]
+        dims = self.field_dims()
+        data, tc = profile.data, profile.train
+        teacher = make_teacher(dims, dataclasses.replace(data.teacher, rank=1), data.zipf,
+                               data.seed)      # ids only: the value frequencies need no rank
+        n = 8_192 if self.dry else 262_144
+        ids = torch.from_numpy(teacher.sample_ids(np.random.default_rng(0), n)).to(self.device)
+        labels = (torch.rand(n, device=self.device) < 0.25).float()
+        batch = 256 if self.dry else tc.batch_size
+        train_rows = int(round(data.rows * SPLIT_FRACTIONS[0]))         # as split_indices
+        valid_rows = data.valid_rows or int(round(data.rows * SPLIT_FRACTIONS[1]))
+        epochs = TABLE1_EPOCHS
+        rows, cost = [], {}
+        for config in models:
+            if self.left() < (5 if self.dry else 90):   # room for criteo_epoch after it
+                rows.append({"model": model_label(config), "status": "skipped: time"})
+                continue
+            torch.manual_seed(0)
+            model = build_run_model(config.model, tc, dims).to(self.device)
+            optimizer = make_optimizer(model, tc.lr, tc.weight_decay)
+            loss_fn = loss_function(tc.loss)
+            model.train()
+            times = []
+            for step in range(3 if self.dry else 12):
+                index = torch.randint(0, n, (batch,), device=self.device)
+                self.sync()
+                t0 = time.perf_counter()
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(model(ids[index].long()), labels[index]).backward()
+                optimizer.step()
+                self.sync()
+                times.append(time.perf_counter() - t0)
+            model.eval()
+            self.sync()
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                for i in range(0, n, tc.eval_batch_size):
+                    model(ids[i:i + tc.eval_batch_size].long())
+            self.sync()
+            eval_per_row = (time.perf_counter() - t0) / n
+            step = statistics.median(times[2:])
+            epoch = -(-train_rows // tc.batch_size) * step + valid_rows * eval_per_row
+            run = epochs * epoch + data.test_rows * eval_per_row
+            cost[model_label(config)] = run
+            rows.append({"model": model_label(config), "step_seconds": step,
+                         "eval_rows_per_second": round(1 / eval_per_row),
+                         "epoch_seconds_projected": round(epoch, 1),
+                         "run_hours_projected": round(run / 3600, 3)})
+            model = optimizer = None
+            self.free()
+            print(f"[gpu-check] table1-gpu {rows[-1]['model']}: {step * 1e3:.1f} ms/step, "
+                  f"epoch ~{epoch:.0f} s", flush=True)
+        timed = [model_label(c) for c in runs if model_label(c) in cost]
+        hours = sum(cost[m] for m in timed) / 3600
+        print(f"[gpu-check] table1-gpu: {len(timed)} of {len(runs)} runs timed, "
+              f"{hours:.1f} GPU-hours at {epochs} epochs each", flush=True)
+        return {"profile": "table1-gpu", "runs": len(runs), "runs_timed": len(timed),
+                "epochs_assumed": epochs, "train_rows": train_rows, "valid_rows": valid_rows,
+                "test_rows": data.test_rows, "batch_size": batch, "models": rows,
+                "gpu_hours_projected": round(hours, 2), "ok": bool(cost)}
+
     def field_dims(self) -> tuple[int, ...]:
         if self.dry:
             return tuple(max(2, d // 10_000) for d in CRITEO_CARDINALITIES)
@@ -349,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.part("batched_vs_loop", 10 if args.dry else 30, check.batched_vs_loop)
     check.part("paper_steps", 10 if args.dry else 60, check.paper_steps)
     check.part("train_step", 10 if args.dry else 90, check.train_step)
+    check.part("table1_profile", 10 if args.dry else 60, check.table1_profile)
     check.part("criteo_epoch", 10 if args.dry else 60, check.criteo_epoch)
     path = check.write()
     parts = check.report["parts"]

@@ -806,6 +806,54 @@ def test_synthetic_test_rows_are_fresh_and_leave_train_and_valid_alone(home):
         DataConfig(name="synthetic", test_rows=-1)
 
 
+def test_synthetic_valid_rows_are_fresh_and_leave_train_and_test_alone(home):
+    """``valid_rows`` replaces the split's validation tenth by that many fresh rows of the
+    same teacher, drawn after the fresh test rows' blocks: the training and test rows stay
+    those of the configuration without it, and the run id of that configuration is unchanged."""
+    from embcollapse.config import RunConfig, to_dict
+    from embcollapse.data.dataset import data_fingerprint
+    from embcollapse.data.synthetic import BLOCK, generate
+    from embcollapse.identity import run_id
+
+    base = DataConfig(name="synthetic", preset="tiny", rows=3000, test_rows=BLOCK + 5)
+    fresh = DataConfig(name="synthetic", preset="tiny", rows=3000, test_rows=BLOCK + 5,
+                       valid_rows=20_000)
+    a, b = load_dataset(base), load_dataset(fresh)
+    assert len(b.valid) == 20_000 and len(a.valid) == 300
+    assert b.valid.ids.shape == (20_000, len(a.field_dims)) and b.valid.labels.shape == (20_000,)
+    np.testing.assert_array_equal(a.train.ids, b.train.ids)
+    np.testing.assert_array_equal(a.test.ids, b.test.ids)
+    np.testing.assert_array_equal(a.test.labels, b.test.labels)
+    # fresh validation rows overlap neither the training nor the test rows (as multisets of
+    # rows: exact copies are rare for a tiny preset, so count them against a same-size draw)
+    train_rows = {tuple(r) for r in a.train.ids}
+    copies = sum(tuple(r) in train_rows for r in b.valid.ids[:2000])
+    same_teacher = sum(tuple(r) in train_rows for r in a.test.ids[:2000])
+    assert copies <= same_teacher * 1.5 + 20          # no more than chance coincidences
+    assert not np.array_equal(b.valid.ids[:300], a.valid.ids)
+    assert 0.5 < b.teacher_auc("valid") < 1.0
+    # deterministic, and from their own blocks: generated again from scratch, the rows after
+    # the 3000 split rows are the validation rows, the last ones the (unchanged) test rows
+    ids, labels, _ = generate(fresh)
+    assert len(ids) == 3000 + 20_000 + BLOCK + 5
+    np.testing.assert_array_equal(ids[3000:23_000], b.valid.ids)
+    np.testing.assert_array_equal(labels[-(BLOCK + 5):], a.test.labels)
+    assert data_fingerprint(fresh) != data_fingerprint(base)
+    # left out of every dict at 0: the run ids of configurations without it are unchanged
+    assert "valid_rows" not in to_dict(base) and to_dict(fresh)["valid_rows"] == 20_000
+    assert run_id(RunConfig(data=base)) == run_id(RunConfig(data=DataConfig(
+        **{**to_dict(base), "teacher": base.teacher, "valid_rows": 0})))
+    with pytest.raises(Exception, match="valid_rows"):
+        DataConfig(name="synthetic", valid_rows=-1)
+    # a meta.json whose fresh rows leave no rows to split is refused, naming both keys
+    from embcollapse.data.dataset import prepared_directory
+    from embcollapse.data.storage import meta_problem, read_meta
+    meta = read_meta(prepared_directory(fresh))
+    assert meta["fresh_valid_rows"] == 20_000 and meta_problem(meta) is None
+    assert "fresh_valid_rows" in meta_problem({**meta, "fresh_valid_rows": -1})
+    assert "fewer than 'rows'" in meta_problem({**meta, "fresh_valid_rows": meta["rows"] - 10})
+
+
 def test_data_prepare_imports_neither_torch_nor_scikit_learn():
     """`embcollapse data prepare` loads only what preparing needs (torch alone takes seconds)."""
     import subprocess

@@ -760,7 +760,7 @@ def test_an_unresolved_auc_check_names_the_seeds_and_test_rows_that_would_resolv
 
     three = replace(_difference(0.0, 0.0012, seeds=3, seed_sd=0.0002), test_rows=500_000)
     got = collapse.figure_1a(frame, differences={"dcnv2": three})
-    rows = rows_needed(AUC_MARGIN, 0.0002, three.test_se, 500_000, 3)
+    rows = rows_needed(three.test_se, 500_000, 0.0002, 3, gap=AUC_MARGIN).resolving
     assert statuses(got) == ["unresolved"] and "over 3 seeds holds the threshold" in got.rule
     assert rows is not None and f"or {rows:,} test rows at 3 seeds" in got.rule
 

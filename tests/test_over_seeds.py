@@ -13,7 +13,7 @@ from embcollapse.findings import how_it_works, theory
 from embcollapse.intervals import (combine_seeds, contrast_over_seeds, delong_components,
                                    delong_contrast, delong_paired, half_width,
                                    minimum_detectable_effect, quantile, seeds_needed,
-                                   summary_contrast, summary_difference, rows_for_share,
+                                   summary_contrast, summary_difference,
                                    rows_needed)
 
 
@@ -82,16 +82,15 @@ def test_power_half_width_minimum_detectable_effect_and_test_rows() -> None:
     # seeds_needed is the first seed count whose half-width is below the gap
     need = seeds_needed(0.002, 0.002, 0.0005)
     assert half_width(0.002, 0.0005, need) < 0.002 <= half_width(0.002, 0.0005, need - 1)
-    # test rows: the smallest multiple of 10,000 at which 3 seeds resolve the gap
-    rows = rows_needed(0.002, 0.0005, 0.0008, 500_000, 3)
+    # test rows: the fewest at which 3 seeds resolve the gap
+    rows = rows_needed(0.0008, 500_000, 0.0005, 3, gap=0.002).resolving
     se_at = lambda r: 0.0008 * math.sqrt(500_000 / r)
     assert rows > 500_000
-    assert half_width(0.0005, se_at(rows), 3) < 0.002
-    assert half_width(0.0005, se_at(rows - 10_000), 3) >= 0.002
+    assert half_width(0.0005, se_at(rows), 3) < 0.002 <= half_width(0.0005, se_at(rows - 1), 3)
     # the seeds' own spread already wider than the gap: no number of rows helps
-    assert rows_needed(0.001, 0.002, 0.0001, 500_000, 3) is None
-    # rows at which the test-row term is half the between-seed term
-    rows = rows_for_share(0.002, 0.0005, 500_000, 3, 0.5)
+    assert rows_needed(0.0001, 500_000, 0.002, 3, gap=0.001).resolving is None
+    # rows at which the test-row term is half the between-seed term (a quarter of its variance)
+    rows = rows_needed(0.0005, 500_000, 0.002, 3, fraction=0.25).balanced
     assert 0.0005 * math.sqrt(500_000 / rows) == pytest.approx(0.5 * 0.002 / math.sqrt(3),
                                                                rel=1e-4)
 

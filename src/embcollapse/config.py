@@ -79,6 +79,9 @@ class DataConfig:
     seed: int = 0                  # synthetic: seed of teacher and rows
     test_rows: int = 0             # synthetic: 0 = the split's tenth of `rows`; n > 0 = n fresh
                                    # rows of the same teacher replace it (paired AUC resolution)
+    # synthetic: 0 = the split's tenth of `rows`; n > 0 = n fresh rows of the same teacher
+    # replace it (the checkpoint chosen on more rows, issue 25). Left out of every dict at 0.
+    valid_rows: int = field(default=0, metadata={"omit_at_default": True})
     split_seed: int = 0            # seed of the 8/1/1 random split
     # The authors' split (their main.py: random_split(..., manual_seed(seed))): the 8/1/1 split
     # follows each run's seed, so split_seed is set to the run's seed (RunConfig does it) and
@@ -96,7 +99,7 @@ class DataConfig:
         _require(isinstance(self.name, str) and self.name != "", "name", "a dataset name or "
                  "the path of a prepared folder", self.name)
         for key, low in (("min_count", 0), ("rows", 10), ("seed", 0), ("split_seed", 0),
-                         ("test_rows", 0)):
+                         ("test_rows", 0), ("valid_rows", 0)):
             value = getattr(self, key)
             _require(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                      key, f"an integer >= {low}", value)
@@ -124,7 +127,7 @@ class DataConfig:
         return tuple(f.name for f in dataclasses.fields(self) if f.name not in skip)
 
 
-SYNTHETIC_ONLY = ("preset", "rows", "test_rows", "zipf", "seed", "teacher")  # synthetic data only
+SYNTHETIC_ONLY = ("preset", "rows", "test_rows", "valid_rows", "zipf", "seed", "teacher")  # synthetic data only
 CSV_ONLY = ("label",)                                           # DataConfig: data.name csv only
 
 
@@ -157,6 +160,9 @@ LOSSES = {"bce-logits": "BCEWithLogitsLoss on the logit, the default",
           "authors-bce": "BCELoss on the sigmoid output, as the authors' code"}
 
 
+SEED_SOURCES = ("init", "order", "dropout")   # TrainConfig.<source>_seed: training randomness
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and early stopping (paper, Appendix C.2)."""
@@ -180,10 +186,25 @@ class TrainConfig:
     # the order of the training rows, SHUFFLES: "each-epoch" (reshuffled every epoch) or
     # "fixed-order" (the authors' one permutation). Left out of every dict at its default.
     shuffle: str = field(default="each-epoch", metadata={"omit_at_default": True})
+    # One source of training randomness each (issue 25: which makes the seed-to-seed spread);
+    # None = the run's `seed` (RunConfig.source_seed). Left out of every dict when None, so
+    # earlier runs keep their ids; with all three None training is exactly as before they
+    # existed. init: the model's initial weights (the embed_init_rows redraw included);
+    # order: the training batches' order; dropout: the generator of the dropout masks. Set to
+    # the run's seed explicitly they give its weights and batches but other masks (the dropout
+    # generator is seeded again after the init: train.start_model).
+    init_seed: int | None = field(default=None, metadata={"omit_at_default": True})
+    order_seed: int | None = field(default=None, metadata={"omit_at_default": True})
+    dropout_seed: int | None = field(default=None, metadata={"omit_at_default": True})
 
     def __post_init__(self) -> None:
         _require(self.shuffle in SHUFFLES, "shuffle", " or ".join(
             f"{k!r} ({v})" for k, v in SHUFFLES.items()), self.shuffle)
+        for key in SEED_SOURCES:
+            value = getattr(self, f"{key}_seed")
+            _require(value is None or (isinstance(value, int) and not isinstance(value, bool)
+                                       and value >= 0), f"{key}_seed",
+                     "an integer >= 0 or null (null: the run's seed)", value)
         _require(self.loss in LOSSES, "loss", " or ".join(f"{k!r} ({v})" for k, v in
                                                           LOSSES.items()), self.loss)
         for key in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
@@ -205,7 +226,16 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seed: int = 0                  # model initialisation and batch order
+    seed: int = 0                  # model initialisation, batch order and dropout masks,
+                                   # each unless its train.<source>_seed is set
+
+    def source_seed(self, source: str) -> int:
+        """The seed of one source of training randomness (:data:`SEED_SOURCES`): its
+        ``train.<source>_seed`` when set, else the run's ``seed``."""
+        if source not in SEED_SOURCES:
+            raise ValueError(f"unknown randomness source {source!r}; known: {SEED_SOURCES}")
+        own = getattr(self.train, f"{source}_seed")
+        return self.seed if own is None else own
 
     def __post_init__(self) -> None:
         # data.split_per_run: the split follows the run's seed (the authors' protocol)

@@ -167,6 +167,12 @@ def delong_contrast(labels: np.ndarray, scores: Sequence[np.ndarray], weights: S
                      test_rows=len(labels))
 
 
+def delong_se(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """One model's AUC and its DeLong standard error."""
+    aucs, cov = delong_components(labels, [scores])
+    return float(aucs[0]), math.sqrt(max(cov[0, 0], 0.0))
+
+
 def _auc_fast(positive: np.ndarray, scores: np.ndarray) -> float:
     ranks = midranks(scores)
     m = int(positive.sum())
@@ -363,49 +369,6 @@ def half_width(seed_sd: float, test_se: float, seeds: int, level: float = 0.95) 
     return quantile(level, seeds - 1) * math.sqrt(seed_sd ** 2 / seeds + test_se ** 2)
 
 
-def minimum_detectable_effect(seed_sd: float, test_se: float, seeds: int,
-                              level: float = 0.95) -> float:
-    """The smallest true difference whose :func:`combine_seeds` interval over ``seeds``
-    seeds would exclude zero if measured exactly at its value: the interval's half-width
-    (:func:`half_width`). A difference this size is detected about half the time; twice it
-    (for large ``seeds``) about 97% of the time. NaN when the spread is unknown."""
-    if math.isnan(seed_sd) or math.isnan(test_se):
-        return math.nan
-    return half_width(seed_sd, test_se, seeds, level)
-
-
-def rows_needed(gap: float, seed_sd: float, test_se: float, test_rows: int, seeds: int,
-                     level: float = 0.95, max_rows: int = 100_000_000) -> int | None:
-    """The test-row twin of :func:`seeds_needed`: the fewest test rows (a multiple of 10,000,
-    at least ``test_rows``) at which ``seeds`` seeds give an interval narrower than ``gap``
-    on each side, the per-seed test-row SE shrinking as ``1 / sqrt(rows)`` from ``test_se``
-    measured at ``test_rows`` rows. None when the seeds' own spread is already too wide
-    (more test rows cannot help) or the inputs are unknown."""
-    gap = abs(float(gap))
-    if any(math.isnan(v) for v in (gap, seed_sd, test_se)) or gap == 0.0 or test_rows < 1 \
-            or seeds < 2:
-        return None
-    q = quantile(level, seeds - 1)
-    room = (gap / q) ** 2 - seed_sd ** 2 / seeds     # what the test-row term may take
-    if room <= 0:
-        return None
-    rows = test_rows * test_se ** 2 / room
-    rows = max(int(math.ceil(rows / 10_000)) * 10_000, test_rows)
-    return rows if rows <= max_rows else None
-
-
-def rows_for_share(seed_sd: float, test_se: float, test_rows: int, seeds: int,
-                        share: float = 0.5) -> int:
-    """The test rows at which the test-row term of :func:`combine_seeds` is at most ``share``
-    of the between-seed term ``seed_sd / sqrt(seeds)`` (test SE scaling as ``1/sqrt(rows)``
-    from ``test_se`` measured at ``test_rows`` rows)."""
-    if seed_sd <= 0 or math.isnan(seed_sd) or math.isnan(test_se):
-        raise ValueError(f"need a positive measured seed sd and test SE, got {seed_sd}, "
-                         f"{test_se}")
-    target = share * seed_sd / math.sqrt(seeds)
-    return int(math.ceil(test_rows * (test_se / target) ** 2))
-
-
 def summary_difference(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float,
                        n_b: int, level: float = 0.95) -> Difference:
     """``mean_a - mean_b`` from two published summaries (mean and sd over ``n`` seeds each,
@@ -431,3 +394,74 @@ def summary_contrast(terms: Sequence[tuple[float, float, float, int]], level: fl
     seeds = min(n for _, n in parts)
     return _interval(value, math.sqrt(var), level, "Welch t over published summaries",
                      seeds, df=df, seeds=seeds, seed_sd=math.sqrt(var * seeds), test_se=0.0)
+
+# --------------------------------------------------------------------------- planning (issue 25)
+
+def minimum_detectable_effect(seed_sd: float, test_se: float, seeds: int, level: float = 0.95,
+                              power: float = 0.5) -> float:
+    """The smallest ``|difference|`` that :func:`combine_seeds` over ``seeds`` seeds would
+    resolve: with the default ``power`` 0.5, the half-width of its interval,
+    ``t(S - 1) * sqrt(seed_sd^2 / S + test_se^2)``; a measured difference larger than that
+    (in size) gives an interval that excludes zero. A true difference exactly that large is
+    measured above it only about half the time; ``power`` p > 0.5 gives the true difference
+    resolved with probability about p, ``(t_level(S - 1) + t_p(S - 1)) * se`` (``t_p`` the
+    one-sided p quantile; the usual approximation, which takes the spread as known).
+
+    ``test_se`` is the per-seed paired test-row SE (not divided by S, as in combine_seeds);
+    ``seeds`` >= 2 (one seed holds no training randomness). NaN when an input is NaN.
+    """
+    if not isinstance(seeds, int) or seeds < 2:
+        raise ValueError(f"seeds must be an integer >= 2 (a spread needs two), got {seeds!r}")
+    if not 0.0 < power < 1.0:
+        raise ValueError(f"power must be in (0, 1), got {power}")
+    if math.isnan(seed_sd) or math.isnan(test_se):
+        return math.nan
+    se = math.sqrt(seed_sd ** 2 / seeds + test_se ** 2)
+    return (quantile(level, seeds - 1) + float(stats.t.ppf(power, seeds - 1))) * se
+
+
+@dataclass(frozen=True)
+class RowsNeeded:
+    """Test rows for a comparison (:func:`rows_needed`): ``balanced``, the fewest at which
+    the test rows' variance term is at most ``fraction`` of the between-seed term; ``resolving``,
+    the fewest at which a gap would be resolved at the given seeds (None: not even infinitely
+    many rows would do, the between-seed term alone is too wide, or no gap was given)."""
+
+    balanced: int
+    resolving: int | None
+    fraction: float
+    seeds: int
+
+
+def rows_needed(test_se: float, rows: int, seed_sd: float, seeds: int,
+                     fraction: float = 0.25, gap: float | None = None, level: float = 0.95
+                     ) -> RowsNeeded:
+    """The test-row twin of :func:`seeds_needed`. A per-seed paired test-row SE ``test_se``
+    measured on ``rows`` test rows scales as ``1 / sqrt(rows)``: at ``r`` rows it is
+    ``test_se * sqrt(rows / r)``. Of :func:`combine_seeds`' ``se^2 = seed_sd^2 / S +
+    test_se^2`` (S = ``seeds``):
+
+    * ``balanced``: the fewest ``r`` with ``test_se(r)^2 <= fraction * seed_sd^2 / S``, i.e.
+      ``ceil(rows * test_se^2 * S / (fraction * seed_sd^2))`` (more rows than that shrink the
+      interval by at most a factor ``sqrt(1 + fraction)``);
+    * ``resolving`` (``gap`` given): the fewest ``r`` with ``t(S - 1) * sqrt(seed_sd^2 / S +
+      test_se(r)^2) < |gap|``, as :func:`seeds_needed`'s criterion; None when
+      ``t(S - 1) * seed_sd / sqrt(S) >= |gap|`` (no number of rows suffices).
+    """
+    if not isinstance(rows, int) or rows < 1:
+        raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
+    if not isinstance(seeds, int) or seeds < 2:
+        raise ValueError(f"seeds must be an integer >= 2, got {seeds!r}")
+    if not fraction > 0:
+        raise ValueError(f"fraction must be > 0, got {fraction}")
+    if not (test_se > 0 and seed_sd > 0):
+        raise ValueError(f"test_se and seed_sd must be > 0, got {test_se} and {seed_sd}")
+    seed_term = seed_sd ** 2 / seeds
+    balanced = max(1, math.ceil(rows * test_se ** 2 / (fraction * seed_term)))
+    resolving = None
+    if gap is not None:
+        room = (abs(gap) / quantile(level, seeds - 1)) ** 2 - seed_term  # for test_se(r)^2
+        if room > 0:
+            resolving = math.floor(rows * test_se ** 2 / room) + 1
+    return RowsNeeded(balanced=balanced, resolving=resolving, fraction=fraction,
+                          seeds=seeds)

@@ -271,6 +271,8 @@ def describe_data(data: DataConfig) -> str:
     if data.is_synthetic:
         test = f" + {data.test_rows:,} fresh test rows" if data.test_rows else ""
         split = ", split by each run's seed" if data.split_per_run else ""
+        if data.valid_rows:
+            test = f" + {data.valid_rows:,} fresh validation rows{test}"
         return (f"synthetic '{data.preset}' ({data.rows:,} rows{test}, teacher seed "
                 f"{data.seed}{', ' + frac if frac else ''}{split})")
     meta = _prepared_meta(data) or {}

@@ -53,6 +53,33 @@ def build_run_model(model: ModelConfig, train: TrainConfig, field_dims: list[int
     return built
 
 
+DROPOUT_STREAM = 0xD40F   # mixed into a set dropout seed, so the masks' generator state is not the
+                          # state the initial weights were drawn from with the same seed
+
+
+def dropout_generator_seed(seed: int) -> int:
+    """The torch generator seed of the dropout masks of dropout seed ``seed`` (a uint32)."""
+    return int(np.random.SeedSequence([seed, DROPOUT_STREAM]).generate_state(1)[0])
+
+
+def start_model(config: RunConfig, field_dims: list[int] | tuple[int, ...]) -> nn.Module:
+    """The model a run starts from, with torch's generators left set for its dropout masks.
+
+    The weights are drawn after ``seed_everything(config.source_seed("init"))``. With neither
+    ``train.init_seed`` nor ``train.dropout_seed`` set, the masks continue those generators, as
+    in every run stored before these settings (training bit-identical). With either set, torch's
+    generators are seeded again after the draw (:func:`dropout_generator_seed` of the dropout
+    seed), so the masks depend on the dropout seed alone and the weights on the init seed
+    alone. So ``init_seed = dropout_seed = seed`` set explicitly draws the same weights as
+    leaving them unset but other masks (and is another run id)."""
+    tc = config.train
+    seed_everything(config.source_seed("init"))
+    model = build_run_model(config.model, tc, field_dims)
+    if tc.init_seed is not None or tc.dropout_seed is not None:
+        torch.manual_seed(dropout_generator_seed(config.source_seed("dropout")))
+    return model
+
+
 CPU_FORWARD_ROWS = 2048   # rows per evaluation forward on a CPU: a loader batch of 16,384 rows
                           # is split (same outputs, row by row; up to 2x less CPU, cache-sized)
 
@@ -175,12 +202,11 @@ def _fit(config: RunConfig, data: PreparedData | None, dev: torch.device,
     data = check_trainable(data if data is not None else load_dataset(config.data))
     identity = identify(config, content_fingerprint(data.meta))
     tc = config.train
-    seed_everything(config.seed)
-    model = build_run_model(config.model, tc, data.field_dims).to(dev)
+    model = start_model(config, data.field_dims).to(dev)
     optimizer = make_optimizer(model, tc.lr, tc.weight_decay)
     loss_fn = loss_function(tc.loss)
-    train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True, seed=config.seed,
-                        reshuffle=tc.shuffle == "each-epoch")
+    train = BatchLoader(data.train, tc.batch_size, dev, shuffle=True,
+                        seed=config.source_seed("order"), reshuffle=tc.shuffle == "each-epoch")
     valid = BatchLoader(data.valid, tc.eval_batch_size, dev)
     history: list[dict[str, float]] = []
     best_auc, best_epoch, best_state, stale = -math.inf, -1, None, 0

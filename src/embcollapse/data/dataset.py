@@ -38,6 +38,8 @@ def _synthetic_dir(config: DataConfig) -> tuple[Path, dict[str, Any]]:
     source = {k: v for k, v in to_dict(config).items() if k in shaping}
     if config.test_rows:                   # only when set: older folders keep their names
         source["test_rows"] = config.test_rows
+    if config.valid_rows:
+        source["valid_rows"] = config.valid_rows
     key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()[:12]
     return paths.home() / "data" / f"synthetic-{config.preset}-{key}", source
 
@@ -62,6 +64,8 @@ def prepare_synthetic(config: DataConfig) -> Path:
             "positive_rate": float(labels.mean()), "source": {"synthetic": source}}
     if config.test_rows:
         meta["fresh_test_rows"] = config.test_rows
+    if config.valid_rows:
+        meta["fresh_valid_rows"] = config.valid_rows
     return write_prepared(directory, {"ids": ids.astype(smallest_int_dtype(max(dims))),
                                       "labels": labels, "teacher_logit": logit}, meta)
 

@@ -169,8 +169,9 @@ def content_fingerprint(meta: Mapping[str, Any]) -> str:
     described = {"field_names": list(meta["field_names"]),
                  "field_dims": [int(d) for d in meta["field_dims"]],
                  "arrays": meta["content"]}
-    if meta.get("fresh_test_rows"):         # the last rows are the test split
-        described["fresh_test_rows"] = int(meta["fresh_test_rows"])
+    for key in ("fresh_test_rows", "fresh_valid_rows"):  # the last rows: valid, then test
+        if meta.get(key):
+            described[key] = int(meta[key])
     blob = json.dumps(described, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -197,9 +198,13 @@ def meta_problem(meta: Any) -> str | None:
     if not isinstance(names, list) or len(names) != len(dims):
         return (f"'field_names' must list one name per field ({len(dims)} field_dims, "
                 f"{len(names) if isinstance(names, list) else 'no'} names)")
-    fresh = meta.get("fresh_test_rows", 0)
-    if not isinstance(fresh, int) or isinstance(fresh, bool) or not 0 <= fresh < rows:
-        return f"'fresh_test_rows' must be an integer in [0, rows), got {fresh!r}"
+    fresh = {key: meta.get(key, 0) for key in ("fresh_test_rows", "fresh_valid_rows")}
+    for key, value in fresh.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < rows:
+            return f"'{key}' must be an integer in [0, rows), got {value!r}"
+    if sum(fresh.values()) >= rows:
+        return (f"'fresh_test_rows' + 'fresh_valid_rows' must be fewer than 'rows' ({rows}), "
+                f"got {sum(fresh.values())}")
     return None
 
 
@@ -310,10 +315,15 @@ def load_prepared(directory: Path, split_seed: int = 0, fraction: float = 1.0) -
         return Split(ids=np.asarray(ids[index]), labels=np.asarray(labels[index]),
                      teacher_logit=None if logit is None else np.asarray(logit[index]))
 
-    fresh = int(meta.get("fresh_test_rows", 0))   # synthetic test_rows: the last rows
-    train, valid, test = split_indices(meta["rows"] - fresh, split_seed)
-    if fresh:
-        test = np.arange(meta["rows"] - fresh, meta["rows"])
+    # synthetic valid_rows, test_rows: the last rows, validation rows then test rows
+    fresh_test, fresh_valid = (int(meta.get(k, 0)) for k in ("fresh_test_rows",
+                                                             "fresh_valid_rows"))
+    split_rows = meta["rows"] - fresh_test - fresh_valid
+    train, valid, test = split_indices(split_rows, split_seed)
+    if fresh_valid:
+        valid = np.arange(split_rows, split_rows + fresh_valid)
+    if fresh_test:
+        test = np.arange(meta["rows"] - fresh_test, meta["rows"])
     if fraction < 1.0:
         train = fraction_indices(train, fraction, split_seed)
     return PreparedData(name=meta["name"], field_names=tuple(meta["field_names"]),

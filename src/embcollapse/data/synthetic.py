@@ -254,16 +254,24 @@ def generate_blocks(teacher: Teacher, rows: int, seed: int, start_block: int = 0
 def generate(config: DataConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All rows of a synthetic configuration: ids (n, N) int32, labels (n,), teacher logit (n,).
 
-    ``n = rows + test_rows``: the ``rows`` rows to split 8/1/1, then ``test_rows`` fresh rows
-    (blocks after the last one of ``rows``, so they never overlap them) for the test split.
+    ``n = rows + valid_rows + test_rows``: the ``rows`` rows to split 8/1/1, then
+    ``valid_rows`` fresh rows for the validation split, then ``test_rows`` fresh rows for the
+    test split. Fresh rows come from blocks after the last one of ``rows`` (so they never
+    overlap them), the test rows' first, then the validation rows' (so the test rows are the
+    same with or without fresh validation rows).
     """
     if config.rows < 10:
         raise ConfigError(f"data.rows must be at least 10, got {config.rows}")
     teacher = teacher_for(config)
     parts = list(generate_blocks(teacher, config.rows, config.seed))
+    test_first = -(-config.rows // BLOCK)
+    valid_first = test_first + -(-config.test_rows // BLOCK)
+    if config.valid_rows:
+        parts += generate_blocks(teacher, valid_first * BLOCK + config.valid_rows, config.seed,
+                                 valid_first)
     if config.test_rows:
-        first = -(-config.rows // BLOCK)
-        parts += generate_blocks(teacher, first * BLOCK + config.test_rows, config.seed, first)
+        parts += generate_blocks(teacher, test_first * BLOCK + config.test_rows, config.seed,
+                                 test_first)
     return tuple(np.concatenate(arrays) for arrays in zip(*parts))  # type: ignore[return-value]
 
 

@@ -306,8 +306,10 @@ def resolve_reason(difference: Any, threshold: float, comparison: str) -> str:
              f"{_num(gap)} from the threshold"]
     parts.append("no number of seeds up to 100 would resolve it at these test rows"
                  if need is None else f"{need} seeds would resolve it")
-    rows = rows_needed(gap, sd, test_se, int(difference.test_rows), max(seeds, 2),
-                            difference.level) if difference.test_rows else None
+    rows = None
+    if difference.test_rows and test_se > 0 and sd > 0:
+        rows = rows_needed(test_se, int(difference.test_rows), sd, max(seeds, 2), gap=gap,
+                           level=difference.level).resolving
     if rows is not None:
         parts.append(f"or {rows:,} test rows at {max(seeds, 2)} seeds")
     return why + "; " + ", ".join(parts) + " (if the point value held)"
