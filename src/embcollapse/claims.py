@@ -252,7 +252,8 @@ def power_frame(build: str) -> pd.DataFrame:
     """Every AUC comparison of ``build``'s claims (a check with a measured seed spread): its
     item, the seeds it trains, the seed-to-seed sd of the paired difference (measured on the
     comparison itself, or for one seed elsewhere in the build), the test rows' standard error,
-    the minimum detectable effect at 95% (:func:`~embcollapse.intervals.minimum_detectable_effect`
+    the ratio of the test-row term to the between-seed term ``seed sd / sqrt(seeds)``, the
+    minimum detectable effect at 95% (:func:`~embcollapse.intervals.minimum_detectable_effect`
     at its own seeds; NaN for one seed), our difference, the paper's, and the outcome."""
     rows = []
     for key, claim in stored_claims(build).items():
@@ -261,13 +262,18 @@ def power_frame(build: str) -> pd.DataFrame:
                 continue
             if check["test_se"] != check["test_se"]:     # NaN: no AUC difference behind it
                 continue
-            rows.append({"item": key, "comparison": check["name"], "seeds": check["seeds"],
-                         "seed sd": check["seed_sd"], "test-row SE": check["test_se"],
+            seeds, sd = check["seeds"], check["seed_sd"]
+            between = sd / seeds ** 0.5 if seeds >= 1 and sd == sd else float("nan")
+            rows.append({"item": key, "comparison": check["name"], "seeds": seeds,
+                         "seed sd": sd, "test-row SE": check["test_se"],
+                         "test rows / seeds term": check["test_se"] / between
+                         if between else float("nan"),
                          "minimum detectable effect": check.get("mde", float("nan")),
                          "ours": check["measured"], "paper": check.get("paper"),
                          "outcome": check["outcome"]})
     order = {item.key: i for i, item in enumerate(CATALOGUE)}
     frame = pd.DataFrame(rows, columns=["item", "comparison", "seeds", "seed sd", "test-row SE",
-                                        "minimum detectable effect", "ours", "paper", "outcome"])
+                                        "test rows / seeds term", "minimum detectable effect",
+                                        "ours", "paper", "outcome"])
     return frame.sort_values("item", key=lambda s: s.map(order), kind="stable") \
         .reset_index(drop=True)
