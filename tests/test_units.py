@@ -374,3 +374,13 @@ def test_normalized_ia_change_with_one_common_seed_is_over_fields() -> None:
     assert got.high - 2.0 == pytest.approx(quantile(0.95, 1) * math.sqrt(2) / math.sqrt(2))
     with pytest.raises(ValueError, match="no seed has both runs"):
         report.normalized_ia_change(small, [ia_record(5, [1.0, 1.0])])
+
+
+def test_fresh_validation_rows_are_a_stated_departure() -> None:
+    from embcollapse.config import DataConfig, TrainConfig
+    from embcollapse.report import protocol_departures
+
+    assert protocol_departures(TrainConfig(), DataConfig(name="synthetic")) == []
+    got = protocol_departures(TrainConfig(), DataConfig(name="synthetic", valid_rows=100_000))
+    assert got == ["the checkpoint chosen on 100,000 fresh validation rows of the teacher "
+                   "(paper: the 10% validation split)"]

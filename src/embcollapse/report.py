@@ -305,10 +305,10 @@ def epoch_cap_note(records: Iterable[Mapping[str, Any]]) -> str:
             f"under-trained: {names}.")
 
 
-def protocol_departures(train: TrainConfig) -> list[str]:
-    """How ``train`` departs from the paper's protocol (Appendix C.2: Adam, learning rate,
-    weight decay, batch size, early stopping patience, embedding initialisation), e.g.
-    ``["patience 1 (paper: 3)"]``."""
+def protocol_departures(train: TrainConfig, data: DataConfig | None = None) -> list[str]:
+    """How ``train`` (and ``data``) depart from the paper's protocol (Appendix C.2: Adam,
+    learning rate, weight decay, batch size, early stopping patience and its validation
+    split, embedding initialisation), e.g. ``["patience 1 (paper: 3)"]``."""
     paper = TrainConfig()
     out = [f"{label} {getattr(train, key)} (paper: {getattr(paper, key)})"
            for key, label in (("lr", "learning rate"), ("weight_decay", "weight decay"),
@@ -317,6 +317,9 @@ def protocol_departures(train: TrainConfig) -> list[str]:
     if train.embed_init_rows != paper.embed_init_rows:
         out.append(f"embedding tables drawn with the Xavier bound of a {train.embed_init_rows:,}-row "
                    "vocabulary (paper: the table's own)")
+    if data is not None and data.valid_rows:
+        out.append(f"the checkpoint chosen on {data.valid_rows:,} fresh validation rows of the "
+                   f"teacher (paper: the 10% validation split)")
     return out
 
 
@@ -487,7 +490,7 @@ class ChapterContext:
         """A line for the top of a chapter: which profile, data, seeds and device made it."""
         from IPython.display import Markdown
 
-        departures = protocol_departures(self.profile.train)
+        departures = protocol_departures(self.profile.train, self.profile.data)
         training = (f" Training departs from the paper's protocol in: {'; '.join(departures)}"
                     f" (to fit this profile's CPU budget)." if departures else "")
         return Markdown(f"*This page: {self.caption()}.*{training} {loss_line(self.profile.train)}")
