@@ -43,7 +43,7 @@ from ..config import DataConfig
 from .errors import DataError
 from .csv import ordered_map
 from .splits import split_indices
-from .storage import (PreparedWriter, array_problem, check_prepared_target, read_meta,
+from .storage import (PreparedWriter, check_prepared_target, prepared_problem, read_meta,
                       smallest_int_dtype)
 from .tokens import RowIssues, TableSpec, TokenBatch
 
@@ -365,8 +365,33 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
     if [(f.get("path"), f.get("size"), f.get("mtime_ns"), f.get("head_sha256"),
          f.get("tail_sha256")) for f in old] != [tuple(f.values()) for f in new]:
         return "the raw file changed since it was prepared (size, time or content)"
-    damage = array_problem(directory, meta)
+    damage = prepared_problem(directory)[1]
     return f"damaged: {damage}" if damage else None
+
+
+def held_by(meta: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """What a prepared folder holds, from its ``meta.json``: the dataset's name and the paths
+    of its source files (none for synthetic data)."""
+    files = (meta.get("source") or {}).get("files") or []
+    return str(meta.get("name")), tuple(str(f.get("path")) for f in files)
+
+
+def check_same_dataset(directory: Path, source: Source) -> None:
+    """:class:`DataError` when ``directory`` holds a preparation of another dataset or of
+    another source file than ``source`` (its ``meta.json``: :func:`held_by`): preparing there
+    would replace it. Another preparation of the same file (other options or columns, or a
+    changed file) may replace it."""
+    meta = read_meta(directory)
+    if meta is None:
+        return
+    held = held_by(meta)
+    wanted = (source.name, tuple(str(p.resolve()) for p in source.files))
+    if held != wanted:
+        shown = f"{held[0]} from {', '.join(held[1])}" if held[1] else f"{held[0]} data"
+        raise DataError(
+            f"{directory} holds the preparation of {shown}; this is {wanted[0]} from "
+            f"{', '.join(wanted[1])}: nothing was changed; choose another --out (or leave it "
+            f"out), or delete {directory} first")
 
 
 def prepare_source(source: Source, directory: Path, options: PrepareOptions,
@@ -375,8 +400,10 @@ def prepare_source(source: Source, directory: Path, options: PrepareOptions,
 
     A reused preparation passes the same checks as a fresh one (:func:`check_reused`); the
     folder is checked before any work (an existing file or a folder of other contents is a
-    :class:`DataError`, never replaced)."""
+    :class:`DataError`, never replaced), and so is a folder holding another dataset or
+    another file's preparation (:func:`check_same_dataset`), even with ``force``."""
     directory = check_prepared_target(directory)
+    check_same_dataset(directory, source)
     clean_stale(directory.parent)           # scratch of killed preparations, even when reused
     reason = "forced" if force else stale_reason(directory, source, options)
     if reason is None:
