@@ -155,6 +155,16 @@ def fingerprint(path: Path) -> dict[str, Any]:
             "head_sha256": head, "tail_sha256": tail}
 
 
+def share(value: float) -> str:
+    """A share as a percentage with the digits that tell it from a limit: ``0.0412%``, ``1%``."""
+    return f"{100 * value:.3g}%"
+
+
+def limit_text(options: PrepareOptions) -> str:
+    """``data.max_bad_rows=0.0004 (0.04%)``: the limit as given and as a percentage."""
+    return f"data.max_bad_rows={options.max_bad_rows:g} ({share(options.max_bad_rows)})"
+
+
 def _note(message: str) -> None:
     print(f"embcollapse: {message}", file=sys.stderr)
 
@@ -166,8 +176,8 @@ def check_bad_rows(issues: RowIssues, rows: int, options: PrepareOptions, source
     if issues.count > options.max_bad_rows * rows:
         raise DataError(
             f"{source.files[0]}: {issues.count:,} of {rows:,} rows read are malformed "
-            f"({issues.count / max(rows, 1):.2%}), more than data.max_bad_rows="
-            f"{options.max_bad_rows:.2%}; first: {issues.describe()}")
+            f"({share(issues.count / max(rows, 1))}), more than {limit_text(options)}; first: "
+            f"{issues.describe()}")
 
 
 def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Source) -> None:
@@ -182,8 +192,8 @@ def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Sou
     if most is not None and issues.count > options.max_bad_rows * most:
         raise DataError(
             f"{source.files[0]}: stopped early: {issues.count:,} malformed rows already, of at "
-            f"most {most:,} rows the file can hold (at least {issues.count / most:.2%}), more "
-            f"than data.max_bad_rows={options.max_bad_rows:.2%}; first: {issues.describe()}")
+            f"most {most:,} rows the file can hold (at least {share(issues.count / most)}), "
+            f"more than {limit_text(options)}; first: {issues.describe()}")
 
 
 def check_labels(positives: int, rows: int, where: object) -> None:
@@ -206,8 +216,8 @@ def check_reused(meta: dict[str, Any], options: PrepareOptions, where: object) -
         first = "; ".join(f"line {i['line']}: {i['reason']}" for i in skipped.get("first", []))
         raise DataError(
             f"{meta.get('source', {}).get('files', [{}])[0].get('path', where)}: {count:,} of "
-            f"{total:,} rows read are malformed ({count / max(total, 1):.2%}), more than "
-            f"data.max_bad_rows={options.max_bad_rows:.2%} (found when it was prepared, "
+            f"{total:,} rows read are malformed ({share(count / max(total, 1))}), more than "
+            f"{limit_text(options)} (found when it was prepared, "
             f"{meta.get('created', '?')}); first: {first}")
     check_labels(round(meta["positive_rate"] * meta["rows"]), meta["rows"], where)
 
@@ -346,6 +356,8 @@ def prepare(source: Source, directory: Path, options: PrepareOptions,
     if issues.count:
         _note(f"{source.files[0]}: skipped {issues.count:,} malformed row(s) of {total:,}; "
               f"{issues.describe(3)}")
+    for note in getattr(source, "notes", list)():
+        _note(note)
     return out_dir
 
 
@@ -360,6 +372,10 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
         return f"prepared by reader version {meta.get('reader_version')}, now {READER_VERSION}"
     if meta.get("options") != options.key():
         return f"prepared with options {meta.get('options')}, now {options.key()}"
+    quoting = source.describe().get("quoting")
+    if (meta.get("source") or {}).get("quoting") != quoting:
+        return (f"prepared reading quotes as {meta.get('source', {}).get('quoting') or 'ordinary'}"
+                f" characters, now {quoting or 'ordinary'}")
     old = meta.get("source", {}).get("files", [])
     new = [fingerprint(p) for p in source.files]
     if [(f.get("path"), f.get("size"), f.get("mtime_ns"), f.get("head_sha256"),
