@@ -369,7 +369,7 @@ def _state(directory: Path) -> tuple:
         try:
             st = (directory / name).stat()
             stats.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
-        except FileNotFoundError:
+        except OSError:                 # missing, or ``directory`` is no folder
             stats.append((name, None))
     return (str(directory.resolve()), tuple(stats))
 
