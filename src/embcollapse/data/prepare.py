@@ -372,10 +372,11 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
         return f"prepared by reader version {meta.get('reader_version')}, now {READER_VERSION}"
     if meta.get("options") != options.key():
         return f"prepared with options {meta.get('options')}, now {options.key()}"
-    quoting = source.describe().get("quoting")
-    if (meta.get("source") or {}).get("quoting") != quoting:
-        return (f"prepared reading quotes as {meta.get('source', {}).get('quoting') or 'ordinary'}"
-                f" characters, now {quoting or 'ordinary'}")
+    quoting, before = source.describe().get("quoting"), (meta.get("source") or {}).get("quoting")
+    if before != quoting:
+        said = {None: "as ordinary characters", "rfc4180": "as RFC 4180 quotes"}
+        return (f"prepared reading quotes {said.get(before, before)}, now "
+                f"{said.get(quoting, quoting)}")
     old = meta.get("source", {}).get("files", [])
     new = [fingerprint(p) for p in source.files]
     if [(f.get("path"), f.get("size"), f.get("mtime_ns"), f.get("head_sha256"),
