@@ -254,7 +254,7 @@ def test_an_unterminated_quote_turns_quoting_off_and_says_where(tmp_path, capsys
     folder = prepare_csv(path, "click", out=tmp_path / "p", progress=False)
     assert "line 51 opens a quote that is not closed within 16 lines" in capsys.readouterr().err
     meta = load_prepared(folder).meta
-    assert meta["rows"] == 100 and "quoting" not in meta["source"]
+    assert meta["rows"] == 100 and meta["source"]["quotes_ordinary_from_line"] == 51
 
 
 # --------------------------------------------------------------------------- case 6

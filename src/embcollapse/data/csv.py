@@ -19,9 +19,9 @@ Criteo's ``train.txt`` and Kaggle ``train.csv`` (:mod:`.criteo`), Avazu's ``trai
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import queue
-import sys
 import threading
 import zlib
 from collections import deque
@@ -356,7 +356,6 @@ class DelimitedSource:
     name: str
     path: Path
     spec: TableSpec
-    quotes: QuoteScan | None = None     # quoted values spanning lines (csv_source)
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -366,35 +365,56 @@ class DelimitedSource:
     def total_bytes(self) -> int:
         return self.path.stat().st_size
 
+    @functools.cached_property
+    def quotes(self) -> QuoteScan | None:
+        """For an RFC 4180 layout (``spec.quoting``, :func:`csv_source`): the file scanned once,
+        when it is first read (:func:`scan_quotes`: UTF-8, quoted line ends, blank lines);
+        None for the other layouts, whose quotes are ordinary characters."""
+        return scan_quotes(self.path) if self.spec.quoting else None
+
+    @property
+    def quoted(self) -> bool:
+        """Whether quotes delimit values in this file: an RFC 4180 layout without an
+        unterminated quote."""
+        return self.quotes is not None and self.quotes.unterminated is None
+
+    @property
+    def joined(self) -> bool:
+        """Whether the parser reads the file through :class:`JoinedLines`."""
+        return self.quoted and len(self.quotes.joins) > 0
+
     def describe(self) -> dict[str, Any]:
-        """The layout, for ``meta.json``."""
+        """The layout, for ``meta.json`` (an RFC 4180 layout scans the file)."""
         described = {"format": self.spec.format, "delimiter": self.spec.delimiter,
                      "header": self.spec.header, "gzip": is_gzip(self.path),
                      "label": self.spec.label}
         if self.spec.quoting:           # csv_source only: older folders keep their meta
             described["quoting"] = "rfc4180"
-            described["records_across_lines"] = len(self.quotes.groups) if self.quotes else 0
+            described["records_across_lines"] = len(self.quotes.groups)
+            if self.quotes.unterminated is not None:
+                described["quotes_ordinary_from_line"] = self.quotes.unterminated
         return described
 
     def notes(self) -> list[str]:
         """What a user should know about how the file was read (printed by ``prepare``)."""
-        if not self.quotes or not self.quotes.groups:
+        if self.quotes is None:
+            return []
+        if self.quotes.unterminated is not None:
+            return [f"{self.path}: line {self.quotes.unterminated:,} opens a quote that is not "
+                    f"closed within {MAX_QUOTED_LINES} lines: quotes are read as ordinary "
+                    f"characters in this file"]
+        if not self.quotes.groups:
             return []
         first, inside = self.quotes.groups[0]
         return [f"{self.path}: {len(self.quotes.groups):,} record(s) hold quoted values across "
                 f"lines (RFC 4180), read as one row each; the first: lines {first:,}-"
                 f"{first + inside:,}"]
 
-    @property
-    def joined(self) -> bool:
-        """Whether the parser reads the file through :class:`JoinedLines`."""
-        return self.quotes is not None and len(self.quotes.joins) > 0
-
     def new_issues(self) -> RowIssues:
         return RowIssues(self.path, first_data_line=2 if self.spec.header else 1,
                          line_of=self.quotes.real_line if self.quotes else None,
                          joined=self.quotes.placeholder if self.joined else None,
-                         quoting=self.spec.quoting)
+                         quoting=self.quoted)
 
     def max_rows(self, bad: int) -> int | None:
         """The most rows the file can hold when ``bad`` are malformed (each at least one byte,
@@ -418,8 +438,8 @@ class DelimitedSource:
         read = pcsv.ReadOptions(column_names=list(spec.columns), skip_rows=int(spec.header),
                                 block_size=BLOCK_BYTES, use_threads=False)
         parse = pcsv.ParseOptions(delimiter=spec.delimiter,
-                                  quote_char='"' if spec.quoting else False,
-                                  double_quote=spec.quoting,
+                                  quote_char='"' if self.quoted else False,
+                                  double_quote=self.quoted,
                                   ignore_empty_lines=self.quotes is not None,
                                   invalid_row_handler=issues.on_invalid_row)
         convert = pcsv.ConvertOptions(column_types={c: pa.binary() for c in used},
@@ -515,7 +535,9 @@ def csv_source(path: str | Path, label: str, fields: Sequence[str] = (),
     every column but the label) and optional integer fields (``int_fields``, a subset of
     ``fields``, bucketed like Criteo's).
 
-    The text must be UTF-8 (else :class:`DataError` naming the line). Quotes follow RFC 4180:
+    The file is scanned when it is first read (:attr:`DelimitedSource.quotes`), not here, so
+    a preparation that is reused costs no pass over it. The text must be UTF-8 (else, when
+    read, :class:`DataError` naming the line). Quotes follow RFC 4180:
     ``"a,b"`` is one value, ``""`` inside quotes is a quote, and a quoted value may span up to
     :data:`MAX_QUOTED_LINES` lines (:func:`scan_quotes`). A quote left open longer, or to the
     end of the file, cannot join the rows after it into one value: the file's quotes are
@@ -531,11 +553,6 @@ def csv_source(path: str | Path, label: str, fields: Sequence[str] = (),
     header = first_line(path)
     delimiter = delimiter or sniff_delimiter(header)
     columns = split_header(header, delimiter)
-    quotes = scan_quotes(path)
-    if quotes.unterminated is not None:
-        print(f"embcollapse: {path}: line {quotes.unterminated:,} opens a quote that is not "
-              f"closed within {MAX_QUOTED_LINES} lines: quotes are read as ordinary "
-              f"characters in this file", file=sys.stderr)
     try:
         if not label:
             from .names import guess_label
@@ -543,9 +560,8 @@ def csv_source(path: str | Path, label: str, fields: Sequence[str] = (),
         fields = tuple(fields) or tuple(c for c in columns if c != label)
         spec = TableSpec(columns=columns, label=label, fields=fields,
                          int_fields=tuple(int_fields), delimiter=delimiter, header=True,
-                         quoting=quotes.unterminated is None, format="csv with header")
+                         quoting=True, format="csv with header")
         spec.check(str(path))
     except DataError as err:
         raise DataError(f"{err}{delimiter_hint(header, delimiter)}") from None
-    return DelimitedSource(name=name, path=path, spec=spec,
-                           quotes=quotes)
+    return DelimitedSource(name=name, path=path, spec=spec)

@@ -372,7 +372,8 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
         return f"prepared by reader version {meta.get('reader_version')}, now {READER_VERSION}"
     if meta.get("options") != options.key():
         return f"prepared with options {meta.get('options')}, now {options.key()}"
-    quoting, before = source.describe().get("quoting"), (meta.get("source") or {}).get("quoting")
+    quoting = "rfc4180" if source.spec.quoting else None      # without scanning the file
+    before = (meta.get("source") or {}).get("quoting")
     if before != quoting:
         said = {None: "as ordinary characters", "rfc4180": "as RFC 4180 quotes"}
         return (f"prepared reading quotes {said.get(before, before)}, now "
