@@ -34,7 +34,7 @@ def test_unknown_key_is_an_error_with_its_path(tmp_path: Path) -> None:
 def test_wrong_type_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  batch_size: lots\n")
-    with pytest.raises(ConfigError, match=r"train.batch_size: expected an integer"):
+    with pytest.raises(ConfigError, match=r"train.batch_size must be an integer, got .lots."):
         load_profile(bad)
 
 

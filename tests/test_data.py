@@ -356,8 +356,8 @@ def test_avazu_with_and_without_header(tmp_path):
 
 
 def test_csv_reader_fields_int_fields_quotes_and_unknown_field(tmp_path):
-    # quotes are ordinary characters (CTR files have no quoting): '"Oslo"' is one token, and a
-    # quoted value holding the delimiter is a row with too many columns, named by its line
+    # quotes follow RFC 4180 in a CSV (issue 28): '"Oslo"' is the value Oslo, and a quoted
+    # value holding the delimiter is one value
     lines = ['y,"city",n,unused'] + [f'{i % 2},"{c}",{n},zz' for i, (c, n) in enumerate(
         [("Paris FR", "5"), ("Oslo", "260.0"), ("Paris FR", ""), ("Rome", "1")] * 5)]
     path = write_lines(tmp_path / "d.csv", lines)
@@ -365,9 +365,14 @@ def test_csv_reader_fields_int_fields_quotes_and_unknown_field(tmp_path):
                                                                int_fields=["n"]), tmp_path))
     assert meta["field_dims"] == [4, 5] and meta["int_fields"] == ["n"]
     assert ids[:4, 0].tolist() == [1, 2, 1, 3] and ids[:4, 1].tolist() == [1, 2, 3, 4]
+    bare = write_lines(tmp_path / "bare.csv", [line.replace('"', "") for line in lines])
+    np.testing.assert_array_equal(
+        prepared_arrays(prep(csvmod.csv_source(bare, "y", ["city", "n"], int_fields=["n"]),
+                             tmp_path, name="bare"))[0], ids)
     comma = write_lines(tmp_path / "comma.csv", lines[:3] + ['1,"Paris, FR",5,zz'] + lines[3:])
-    with pytest.raises(DataError, match=r"line 4: 5 columns, expected 4 \(quotes are"):
-        prep(csvmod.csv_source(comma, "y", ["city"]), tmp_path, name="comma", max_bad_rows=0.0)
+    ids, _, meta = prepared_arrays(prep(csvmod.csv_source(comma, "y", ["city"]), tmp_path,
+                                        name="comma", max_bad_rows=0.0))
+    assert meta["rows"] == 21 and meta["field_dims"] == [5] and ids[2, 0] == 3  # "Paris, FR"
     with pytest.raises(DataError, match="unknown field 'town'.*columns: y, city, n, unused"):
         csvmod.csv_source(path, "y", ["city", "town"])
     with pytest.raises(DataError, match="label column 'click' not found"):

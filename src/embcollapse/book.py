@@ -100,6 +100,58 @@ def chapter_notebooks() -> list[Path]:
     return sorted(p for p in (book_dir() / "chapters").glob("*.md") if is_notebook(p))
 
 
+def page_parameters(page: Path) -> list[str]:
+    """The names a chapter page's ``parameters`` cell assigns (what papermill may override)."""
+    import ast
+
+    import jupytext
+
+    for cell in jupytext.read(page).cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return [t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)]
+    return []
+
+
+def check_parameters(prof: Profile, pages: Sequence[Path], parameters: Mapping[str, Any]
+                     ) -> dict[Path, dict[str, Any]]:
+    """Each page's share of ``book run -p`` ``parameters``, checked before anything runs: every
+    name must be a parameter of a chosen page (``profile`` is ``--profile``), ``device`` a
+    device name, and every value of the type and range its chapter declares
+    (:data:`embcollapse.chapters.CHAPTERS`, merged with the profile's section as the notebook
+    merges it). Raises :class:`ConfigError` naming the parameter, the value and what was
+    expected, or the chapters' parameters."""
+    from .chapters import CHAPTERS
+    from .config import from_dict
+    from .devices import check_device_name
+
+    if "profile" in parameters:
+        raise ConfigError("-p profile: choose the profile with --profile NAME (or a YAML path)")
+    names = {page: [n for n in page_parameters(page) if n != "profile"] for page in pages}
+    for key in parameters:
+        if not any(key in own for own in names.values()):
+            shown = "; ".join(f"{page.stem}: {', '.join(own) or '(none)'}"
+                              for page, own in names.items())
+            raise ConfigError(f"-p {key}: not a parameter of the chosen chapter(s); their "
+                              f"parameters: {shown}")
+    if "device" in parameters:
+        check_device_name(parameters["device"], "-p device")
+    shares = {}
+    for page, own in names.items():
+        share = {k: v for k, v in parameters.items() if k in own}
+        for chapter in page_grids(page):
+            fields = CHAPTERS[chapter].__dataclass_fields__
+            given = {k: v for k, v in share.items() if k in fields and v is not None}
+            try:
+                from_dict(CHAPTERS[chapter], {**prof.chapters.get(chapter, {}), **given},
+                          "params")
+            except ConfigError as err:
+                raise ConfigError(f"-p ({page.stem}, chapter {chapter}): "
+                                  f"{str(err).removeprefix('params.')}") from None
+        shares[page] = share
+    return shares
+
+
 def execute_notebook(source: Path, output: Path, parameters: Mapping[str, Any],
                      progress: bool = False) -> Path:
     """Convert a jupytext page to ``.ipynb`` and execute it with papermill into ``output``.
@@ -179,8 +231,9 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
         wanted = list(chapters)
         pages = [p for p in pages if any(w in p.stem for w in wanted)]
         if not pages:
-            raise ValueError(f"no chapter matches {wanted}; chapters: "
-                             f"{', '.join(p.stem for p in chapter_notebooks())}")
+            raise ConfigError(f"--chapter {', '.join(wanted)}: no chapter matches; chapters: "
+                              f"{', '.join(p.stem for p in chapter_notebooks())}")
+    shares = check_parameters(prof, pages, parameters or {})
     timings: dict[str, float] = {}
     if train_first and prof.train_missing and parameters:
         print("[book] notebook parameters given: the runs they need are trained inside the "
@@ -200,7 +253,7 @@ def run_chapters(profile: str, chapters: Iterable[str] | None = None,
             print(f"[book] executing {page.name} (profile {profile}, build {build})", flush=True)
             try:
                 done.append(execute_notebook(page, out_dir / f"{page.stem}.ipynb",
-                                             {"profile": profile, **(parameters or {})},
+                                             {"profile": profile, **shares[page]},
                                              progress))
             except Exception as err:
                 claims.fill_not_run(build, claims.items_of([page.stem]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import ConfigError, Profile, from_dict
+from .config import ConfigError, Profile, check_seeds, from_dict
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class ChapterParams:
     seeds: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.seeds is not None and (not self.seeds or any(x < 0 for x in self.seeds)):
-            raise ConfigError(f"seeds: a non-empty list of integers >= 0, got {list(self.seeds)}")
+        if self.seeds is not None:
+            check_seeds(self.seeds)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,37 @@ from .config import (ConfigError, ModelConfig, Profile, from_dict, list_profiles
 from .devices import check_device_name, resolve_device
 
 
-def _parse_override(text: str) -> tuple[str, object]:
-    """``key=value`` with a YAML-typed value (``K=10``, ``seeds=[0,1]``)."""
+def _parse_override(text: str, option: str = "-p") -> tuple[str, object]:
+    """``key=value`` of command-line ``option`` with a YAML-typed value (``K=10``,
+    ``seeds=[0,1]``); a value YAML cannot read is kept as the text given."""
     import yaml
 
-    if "=" not in text:
-        raise ConfigError(f"-p {text!r}: expected key=value")
-    key, value = text.split("=", 1)
-    return key, yaml.safe_load(value)
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"{option} {text!r} must be KEY=VALUE (e.g. {option} "
+                          f"{key.strip() or 'KEY'}=VALUE)")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        return key.strip(), value
+
+
+def _overrides(texts: list[str], option: str) -> dict[str, object]:
+    """``KEY=VALUE`` options as a mapping; a key given twice is an error."""
+    pairs = [_parse_override(t, option) for t in texts]
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise ConfigError(f"{option} {', '.join(twice)} given more than once")
+    return dict(pairs)
+
+
+def _seeds(seeds: list[int] | None) -> list[int] | None:
+    """``--seeds``, checked by the one rule for seeds (None: the profile's)."""
+    if not seeds:                       # absent, or `--seeds` with no value
+        return None
+    from .config import check_seeds
+    return list(check_seeds(seeds, "--seeds"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -29,15 +52,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .results import ResultsStore
 
     profile = profile_with_data(args.profile, args.data)
+    from .models.registry import check_model
+
     model = from_dict(ModelConfig, {"name": args.model, "embed_dim": args.embed_dim,
                                     "num_sets": args.num_sets,
-                                    "hyper": dict(_parse_override(h) for h in args.hyper)},
+                                    "hyper": _overrides(args.hyper, "--hyper")},
                       "model")
+    check_model(model)                  # before any data is prepared or loaded
+    seeds = _seeds(args.seeds) or profile.seeds
     store = ResultsStore(args.results)
-    configs = [profile.run_config(model, seed=seed) for seed in args.seeds or profile.seeds]
+    configs = [profile.run_config(model, seed=seed) for seed in seeds]
     device = args.device or profile.device
     resolve_device(device, "--device" if args.device else f"{profile.name}: device")
-    for seed, config in zip(args.seeds or profile.seeds, configs):
+    for seed, config in zip(seeds, configs):
         record = store.load_or_run(config, device=device)
         ia = {"mean_ia": run_ia(record)}           # ME: the sets' tables side by side
         if config.model.num_sets > 1:
@@ -57,7 +84,7 @@ def profile_with_data(name: str, data: list[str]) -> Profile:
     profile = load_profile(name)
     if not data:
         return profile
-    overrides = dict(_parse_override(d) for d in data)
+    overrides = _overrides(data, "--data")
     merged = replace(profile.data, overrides, "--data")
     wrong = sorted(set(overrides) - set(merged.applicable_keys()))
     if wrong:
@@ -84,7 +111,7 @@ def book_profile(args: argparse.Namespace) -> str:
 def cmd_book(args: argparse.Namespace) -> int:
     from . import book
 
-    params = dict(_parse_override(p) for p in args.param)
+    params = _overrides(args.param, "-p")
     if (args.action == "render") != bool(args.notebook):
         raise ConfigError("book render takes the executed notebook to render (PATH.ipynb); "
                           "run and build take none")
@@ -129,7 +156,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for device in args.devices.split(","):
             check_device_name(device.strip(), "--devices")
     store = ResultsStore(args.results)
-    configs = sweep.plan(profile, args.chapter or None, args.seeds or None)
+    configs = sweep.plan(profile, args.chapter or None, _seeds(args.seeds))
     try:
         before = sweep.state(configs, store)
     except ConfigError as missing:      # runs are identified by their data
@@ -141,7 +168,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"[sweep] profile {profile.name}, store {store.root}\n[sweep] {before.summary()}")
     todo = before.to_run(retry_failed=not args.skip_failed)
     labels = {resolved_key(c): where for where, c in sweep.labelled_plan(
-        profile, {c: [c] for c in args.chapter or GRIDS}, args.seeds or None)}
+        profile, {c: [c] for c in args.chapter or GRIDS}, _seeds(args.seeds))}
     labelled = [(labels[resolved_key(c)], c) for c in todo]
     if args.status or args.dry_run:
         if args.dry_run:

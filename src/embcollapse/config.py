@@ -31,6 +31,19 @@ def _require(ok: bool, key: str, rule: str, value: Any) -> None:
         raise ConfigError(f"{key} must be {rule}, got {value!r}")
 
 
+SEEDS_RULE = "a non-empty list of distinct integers >= 0"
+
+
+def check_seeds(seeds: Any, key: str = "seeds") -> tuple[int, ...]:
+    """``seeds`` as a tuple if it follows the one rule for seeds everywhere (profiles, chapter
+    sections, ``--seeds``, ``-p seeds=``): :data:`SEEDS_RULE`; else :class:`ConfigError`."""
+    ok = (isinstance(seeds, (list, tuple)) and len(seeds) >= 1
+          and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
+          and len(set(seeds)) == len(seeds))
+    _require(ok, key, SEEDS_RULE, list(seeds) if isinstance(seeds, (list, tuple)) else seeds)
+    return tuple(seeds)
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -279,7 +292,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{where} must be a mapping, got {value!r}")
         return from_dict(tp, value, where)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
@@ -296,30 +309,30 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
     if origin in (tuple, list):
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where} must be a list, got {value!r}")
         (item_tp, *_) = typing.get_args(tp) or (Any,)
         return tuple(_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value))
     if origin in (collections.abc.Mapping, dict) or tp in (dict, Mapping):
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{where} must be a mapping, got {value!r}")
         return dict(value)
     if tp is Any:
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            raise ConfigError(f"{where} must be a number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
+            raise ConfigError(f"{where} must be a string, got {value!r}")
         return value
     raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")
 
@@ -386,8 +399,7 @@ class Profile:
         check_device_name(self.device, "device")
         _require(isinstance(self.cpu_workers, int) and self.cpu_workers >= 1, "cpu_workers",
                  "an integer >= 1", self.cpu_workers)
-        _require(len(self.seeds) >= 1 and all(isinstance(x, int) and x >= 0 for x in self.seeds),
-                 "seeds", "a non-empty list of integers >= 0", list(self.seeds))
+        check_seeds(self.seeds)
 
     def run_config(self, model: ModelConfig | Mapping[str, Any], seed: int,
                    data: Mapping[str, Any] | None = None,

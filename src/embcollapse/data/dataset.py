@@ -21,9 +21,9 @@ from ..config import DataConfig, to_dict
 from .errors import DataError
 from .names import prepared_by_name
 from .splits import SPLIT_FRACTIONS, PreparedData, Split, fraction_indices, split_indices
-from .storage import (PREPARATION_VERSION, PreparedWriter, array_problem, content_fingerprint,
-                      is_prepared_dir, load_prepared, read_meta, read_meta_checked,
-                      required_meta, smallest_int_dtype, write_prepared)
+from .storage import (PREPARATION_VERSION, PreparedWriter, content_fingerprint, is_prepared_dir,
+                      load_prepared, prepared_problem, read_meta, required_meta,
+                      smallest_int_dtype, verify_prepared, write_prepared)
 
 __all__ = ["BatchLoader", "DataError", "PREPARATION_VERSION", "PreparedData", "PreparedWriter",
            "SPLIT_FRACTIONS", "Split", "content_fingerprint", "data_fingerprint",
@@ -50,11 +50,9 @@ def prepare_synthetic(config: DataConfig) -> Path:
 
     directory, source = _synthetic_dir(config)
     clean_stale(directory.parent)           # scratch of killed preparations, even when reused
-    meta, why = read_meta_checked(directory)
-    if meta is not None:
-        why = array_problem(directory, meta)
-        if why is None:
-            return directory
+    meta, why = prepared_problem(directory)
+    if meta is not None and why is None:
+        return directory
     if directory.exists():
         print(f"embcollapse: {directory}: rebuilding ({why})", file=sys.stderr)
     ids, labels, logit = synthetic.generate(config)
@@ -78,6 +76,13 @@ def prepared_directory(config: DataConfig) -> Path:
     :mod:`embcollapse.data.prepare` (``criteo``, ``avazu``, ``movielens-100k``); or a prepared
     directory, by path or by the short name ``data prepare`` printed.
     """
+    directory = _named_directory(config)
+    verify_prepared(directory)              # cheap; once per process (storage.verify_prepared)
+    return directory
+
+
+def _named_directory(config: DataConfig) -> Path:
+    """The prepared directory ``config`` names, prepared or rebuilt if needed."""
     if config.name == "synthetic":
         return prepare_synthetic(config)
     if config.name == "csv":
@@ -106,7 +111,7 @@ def prepare_csv_config(config: DataConfig) -> Path:
 def data_fingerprint(config: DataConfig) -> str:
     """:func:`content_fingerprint` of the prepared data ``config`` names (prepared first if it
     is missing or stale); reads only ``meta.json``."""
-    return content_fingerprint(required_meta(prepared_directory(config)))
+    return content_fingerprint(verify_prepared(prepared_directory(config)))
 
 
 def load_dataset(config: DataConfig) -> PreparedData:

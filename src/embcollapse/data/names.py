@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -65,11 +66,18 @@ def _same_preparation(meta: Mapping[str, Any], path: Path, label: str, fields: S
             and meta.get("options") == dict(options_key))
 
 
+def readable_stem(path: Path) -> str:
+    """A file's stem as a folder name: letters and digits of any script kept (``dätä`` stays
+    ``dätä``, NFC-normalised), every run of other characters but ``_ . -`` one ``_``."""
+    stem = unicodedata.normalize("NFC", path.name.split(".")[0])
+    return re.sub(r"[^\w.-]+", "_", stem) or "data"
+
+
 def csv_dir(path: Path, label: str, fields: Sequence[str], int_fields: Sequence[str],
             options_key: Mapping[str, Any], tag_parts: object) -> Path:
     """The prepared folder of a CSV: ``csv-<stem>`` unless that holds another preparation,
     then ``csv-<stem>-<first 8 hex digits of the SHA-256 of tag_parts>``."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).name.split(".")[0]) or "data"
+    stem = readable_stem(Path(path))
     plain = data_root() / f"csv-{stem}"
     meta = read_meta(plain)
     taken = plain.exists() and any(plain.iterdir()) if plain.is_dir() else plain.exists()
@@ -83,7 +91,7 @@ def csv_dir(path: Path, label: str, fields: Sequence[str], int_fields: Sequence[
 def next_steps(directory: Path) -> str:
     """The lines ``data prepare`` ends with: the short name and the commands that use it."""
     name = short_name(directory)
-    quoted = f"'{name}'" if re.search(r"[^A-Za-z0-9_./-]", name) else name
+    quoted = f"'{name}'" if re.search(r"[^\w./-]", name) else name
     return "\n".join([
         f"Prepared. Its name: {name}",
         "Next:",

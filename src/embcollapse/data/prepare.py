@@ -43,7 +43,7 @@ from ..config import DataConfig
 from .errors import DataError
 from .csv import ordered_map
 from .splits import split_indices
-from .storage import (PreparedWriter, array_problem, check_prepared_target, read_meta,
+from .storage import (PreparedWriter, check_prepared_target, prepared_problem, read_meta,
                       smallest_int_dtype)
 from .tokens import RowIssues, TableSpec, TokenBatch
 
@@ -155,6 +155,16 @@ def fingerprint(path: Path) -> dict[str, Any]:
             "head_sha256": head, "tail_sha256": tail}
 
 
+def share(value: float) -> str:
+    """A share as a percentage with the digits that tell it from a limit: ``0.0412%``, ``1%``."""
+    return f"{100 * value:.3g}%"
+
+
+def limit_text(options: PrepareOptions) -> str:
+    """``data.max_bad_rows=0.0004 (0.04%)``: the limit as given and as a percentage."""
+    return f"data.max_bad_rows={options.max_bad_rows:g} ({share(options.max_bad_rows)})"
+
+
 def _note(message: str) -> None:
     print(f"embcollapse: {message}", file=sys.stderr)
 
@@ -166,8 +176,8 @@ def check_bad_rows(issues: RowIssues, rows: int, options: PrepareOptions, source
     if issues.count > options.max_bad_rows * rows:
         raise DataError(
             f"{source.files[0]}: {issues.count:,} of {rows:,} rows read are malformed "
-            f"({issues.count / max(rows, 1):.2%}), more than data.max_bad_rows="
-            f"{options.max_bad_rows:.2%}; first: {issues.describe()}")
+            f"({share(issues.count / max(rows, 1))}), more than {limit_text(options)}; first: "
+            f"{issues.describe()}")
 
 
 def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Source) -> None:
@@ -182,8 +192,8 @@ def check_bad_rows_early(issues: RowIssues, options: PrepareOptions, source: Sou
     if most is not None and issues.count > options.max_bad_rows * most:
         raise DataError(
             f"{source.files[0]}: stopped early: {issues.count:,} malformed rows already, of at "
-            f"most {most:,} rows the file can hold (at least {issues.count / most:.2%}), more "
-            f"than data.max_bad_rows={options.max_bad_rows:.2%}; first: {issues.describe()}")
+            f"most {most:,} rows the file can hold (at least {share(issues.count / most)}), "
+            f"more than {limit_text(options)}; first: {issues.describe()}")
 
 
 def check_labels(positives: int, rows: int, where: object) -> None:
@@ -206,8 +216,8 @@ def check_reused(meta: dict[str, Any], options: PrepareOptions, where: object) -
         first = "; ".join(f"line {i['line']}: {i['reason']}" for i in skipped.get("first", []))
         raise DataError(
             f"{meta.get('source', {}).get('files', [{}])[0].get('path', where)}: {count:,} of "
-            f"{total:,} rows read are malformed ({count / max(total, 1):.2%}), more than "
-            f"data.max_bad_rows={options.max_bad_rows:.2%} (found when it was prepared, "
+            f"{total:,} rows read are malformed ({share(count / max(total, 1))}), more than "
+            f"{limit_text(options)} (found when it was prepared, "
             f"{meta.get('created', '?')}); first: {first}")
     check_labels(round(meta["positive_rate"] * meta["rows"]), meta["rows"], where)
 
@@ -346,6 +356,8 @@ def prepare(source: Source, directory: Path, options: PrepareOptions,
     if issues.count:
         _note(f"{source.files[0]}: skipped {issues.count:,} malformed row(s) of {total:,}; "
               f"{issues.describe(3)}")
+    for note in getattr(source, "notes", list)():
+        _note(note)
     return out_dir
 
 
@@ -360,13 +372,44 @@ def stale_reason(directory: Path, source: Source, options: PrepareOptions) -> st
         return f"prepared by reader version {meta.get('reader_version')}, now {READER_VERSION}"
     if meta.get("options") != options.key():
         return f"prepared with options {meta.get('options')}, now {options.key()}"
+    quoting = "rfc4180" if source.spec.quoting else None      # without scanning the file
+    before = (meta.get("source") or {}).get("quoting")
+    if before != quoting:
+        said = {None: "as ordinary characters", "rfc4180": "as RFC 4180 quotes"}
+        return (f"prepared reading quotes {said.get(before, before)}, now "
+                f"{said.get(quoting, quoting)}")
     old = meta.get("source", {}).get("files", [])
     new = [fingerprint(p) for p in source.files]
     if [(f.get("path"), f.get("size"), f.get("mtime_ns"), f.get("head_sha256"),
          f.get("tail_sha256")) for f in old] != [tuple(f.values()) for f in new]:
         return "the raw file changed since it was prepared (size, time or content)"
-    damage = array_problem(directory, meta)
+    damage = prepared_problem(directory)[1]
     return f"damaged: {damage}" if damage else None
+
+
+def held_by(meta: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """What a prepared folder holds, from its ``meta.json``: the dataset's name and the paths
+    of its source files (none for synthetic data)."""
+    files = (meta.get("source") or {}).get("files") or []
+    return str(meta.get("name")), tuple(str(f.get("path")) for f in files)
+
+
+def check_same_dataset(directory: Path, source: Source) -> None:
+    """:class:`DataError` when ``directory`` holds a preparation of another dataset or of
+    another source file than ``source`` (its ``meta.json``: :func:`held_by`): preparing there
+    would replace it. Another preparation of the same file (other options or columns, or a
+    changed file) may replace it."""
+    meta = read_meta(directory)
+    if meta is None:
+        return
+    held = held_by(meta)
+    wanted = (source.name, tuple(str(p.resolve()) for p in source.files))
+    if held != wanted:
+        shown = f"{held[0]} from {', '.join(held[1])}" if held[1] else f"{held[0]} data"
+        raise DataError(
+            f"{directory} holds the preparation of {shown}; this is {wanted[0]} from "
+            f"{', '.join(wanted[1])}: nothing was changed; choose another --out (or leave it "
+            f"out), or delete {directory} first")
 
 
 def prepare_source(source: Source, directory: Path, options: PrepareOptions,
@@ -375,8 +418,10 @@ def prepare_source(source: Source, directory: Path, options: PrepareOptions,
 
     A reused preparation passes the same checks as a fresh one (:func:`check_reused`); the
     folder is checked before any work (an existing file or a folder of other contents is a
-    :class:`DataError`, never replaced)."""
+    :class:`DataError`, never replaced), and so is a folder holding another dataset or
+    another file's preparation (:func:`check_same_dataset`), even with ``force``."""
     directory = check_prepared_target(directory)
+    check_same_dataset(directory, source)
     clean_stale(directory.parent)           # scratch of killed preparations, even when reused
     reason = "forced" if force else stale_reason(directory, source, options)
     if reason is None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import paths
 from .errors import DataError
-from .storage import read_meta
+from .storage import verify_prepared
 
 # The real samples in <repo>/../shared/data used by the book and the tests (see SOURCE.md there):
 # Criteo train.txt rows (first 8000 rows of the Kaggle file, shuffled; this is 7200 of them) and
@@ -38,12 +38,9 @@ def sample_files() -> dict[str, Path]:
 
 
 def meta_of(directory: str | Path) -> dict[str, Any]:
-    """``meta.json`` of a prepared directory, or :class:`DataError`."""
-    meta = read_meta(Path(directory))
-    if meta is None:
-        raise DataError(f"{directory}: not a prepared dataset (missing, damaged or stale "
-                        f"meta.json)")
-    return meta
+    """``meta.json`` of a prepared directory verified against its arrays
+    (:func:`.storage.verify_prepared`), or :class:`DataError` saying what is wrong."""
+    return verify_prepared(Path(directory))
 
 
 def summary(meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ HASH_CHUNK = 1 << 24            # bytes hashed at a time
 KIND = "prepared-data"
 FILES = ("meta.json", "ids.npy", "labels.npy", "teacher_logit.npy")
 CHECK_ROWS = 1 << 20     # rows per chunk when arrays are checked
+SAMPLE_BLOCKS = 256      # blocks of an array hashed by the content check ...
+SAMPLE_BLOCK_BYTES = 4096   # ... of this many bytes each (1 MiB per array)
 
 
 def smallest_int_dtype(max_value: int) -> np.dtype:
@@ -84,8 +86,13 @@ class PreparedWriter:
         """Write ``meta.json``, drop scratch files, and rename the folder into place."""
         for path in self.tmp.glob("scratch-*"):
             path.unlink()
-        content = {path.stem: array_content(path) for path in sorted(self.tmp.glob("*.npy"))}
-        full_meta = {**meta, "content": content, "preparation_version": PREPARATION_VERSION,
+        arrays = sorted(self.tmp.glob("*.npy"))
+        content = {path.stem: array_content(path) for path in arrays}
+        # the sample digests are kept out of "content": content_fingerprint, and so the ids of
+        # runs on data prepared before they existed, stay what they were
+        full_meta = {**meta, "content": content,
+                     "content_sample": {path.stem: sample_digest(path) for path in arrays},
+                     "preparation_version": PREPARATION_VERSION,
                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (self.tmp / "meta.json").write_text(json.dumps(full_meta, indent=2))
         try:
@@ -159,6 +166,27 @@ def array_content(path: Path) -> dict[str, Any]:
     for start in range(0, len(flat), HASH_CHUNK):
         digest.update(flat[start:start + HASH_CHUNK])
     return {"dtype": array.dtype.str, "shape": list(array.shape), "sha256": digest.hexdigest()}
+
+
+def _value_bytes(path: Path) -> np.ndarray:
+    """The values of a ``.npy`` file as a flat read-only uint8 memory map (header left out)."""
+    array = np.load(path, mmap_mode="r")
+    return array.reshape(-1).view(np.uint8) if array.size else np.zeros(0, np.uint8)
+
+
+def sample_digest(path: Path) -> str:
+    """SHA-256 of :data:`SAMPLE_BLOCKS` blocks of :data:`SAMPLE_BLOCK_BYTES` spread evenly over
+    the values of a ``.npy`` file, the first and last block included (all of it when it is
+    smaller): the cheap content check of :func:`content_problem`, a fixed cost whatever the
+    array's size (about 1 MiB read)."""
+    flat = _value_bytes(path)
+    digest = hashlib.sha256()
+    if len(flat) <= SAMPLE_BLOCKS * SAMPLE_BLOCK_BYTES:
+        digest.update(flat)
+    else:
+        for start in np.linspace(0, len(flat) - SAMPLE_BLOCK_BYTES, SAMPLE_BLOCKS).astype(np.int64):
+            digest.update(flat[start:start + SAMPLE_BLOCK_BYTES])
+    return digest.hexdigest()
 
 
 def content_fingerprint(meta: Mapping[str, Any]) -> str:
@@ -289,24 +317,117 @@ def array_problem(directory: Path, meta: Mapping[str, Any]) -> str | None:
     return None
 
 
+def content_problem(directory: Path, meta: Mapping[str, Any]) -> str | None:
+    """Whether each array's values still hash as ``meta.json`` recorded: the sample digest
+    (:func:`sample_digest`) where ``content_sample`` has one, else (folders prepared before
+    it existed) the full SHA-256 of ``content``. None, or what differs, naming the file."""
+    directory = Path(directory)
+    samples = meta.get("content_sample") or {}
+    for name, recorded in sorted(meta["content"].items()):
+        path = directory / f"{name}.npy"
+        sampled = bool(samples.get(name))
+        try:
+            now = sample_digest(path) if sampled else array_content(path)["sha256"]
+        except (OSError, ValueError, EOFError) as err:
+            return f"{path}: missing or damaged ({str(err)[:120]})"
+        then = samples[name] if sampled else recorded.get("sha256")
+        if now != then:
+            return (f"{path}: its {'sampled ' if sampled else ''}content changed since it was "
+                    f"prepared (SHA-256 {now[:12]}..., meta.json recorded {str(then)[:12]}...)")
+    return None
+
+
+def _recorded_shapes_problem(directory: Path, meta: Mapping[str, Any]) -> str | None:
+    """The dtype and shape of every array against ``meta["content"]`` (header only)."""
+    missing = [n for n in ("ids", "labels") if n not in meta["content"]]
+    if missing:
+        return f"{Path(directory) / 'meta.json'}: records no content of {missing[0]}.npy"
+    for name, recorded in sorted(meta["content"].items()):
+        path = Path(directory) / f"{name}.npy"
+        try:
+            array = _open(directory, name)
+        except DataError as err:
+            return str(err)
+        if [array.dtype.str, list(array.shape)] != [recorded.get("dtype"),
+                                                     recorded.get("shape")]:
+            return (f"{path}: {array.dtype.str} {tuple(array.shape)}, meta.json recorded "
+                    f"{recorded.get('dtype')} {tuple(recorded.get('shape') or ())}")
+    return None
+
+
+def damage(directory: Path, meta: Mapping[str, Any]) -> str | None:
+    """Everything :func:`verify_prepared` checks, for a ``meta`` already read: the arrays'
+    types and shapes against ``meta.json`` (``content`` too), every id within its field's
+    cardinality and every label 0/1 (:func:`array_problem`), and the content check
+    (:func:`content_problem`). None when the folder is whole, else the first problem."""
+    return (_recorded_shapes_problem(directory, meta) or array_problem(directory, meta)
+            or content_problem(directory, meta))
+
+
+_VERIFIED: dict[tuple, dict[str, Any]] = {}     # folder state -> meta, this process
+
+
+def _state(directory: Path) -> tuple:
+    """What identifies the folder's files now: path, and size, time and inode of each."""
+    stats = []
+    for name in FILES:
+        try:
+            st = (directory / name).stat()
+            stats.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:                 # missing, or ``directory`` is no folder
+            stats.append((name, None))
+    return (str(directory.resolve()), tuple(stats))
+
+
+def prepared_problem(directory: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``(meta, None)`` for a whole prepared folder (:func:`damage` finds nothing), else
+    ``(meta or None, what is wrong)``. A folder whose files have not changed (size, time,
+    inode) since it was found whole in this process is not read again."""
+    directory = Path(directory)
+    key = _state(directory)
+    if key in _VERIFIED:
+        return _VERIFIED[key], None
+    meta, why = read_meta_checked(directory)
+    if meta is None:
+        return None, why
+    problem = damage(directory, meta)
+    if problem is None:
+        _VERIFIED[key] = meta
+    return meta, problem
+
+
+def verify_prepared(directory: Path) -> dict[str, Any]:
+    """``meta.json`` of a prepared folder verified against its arrays (:func:`damage`), or
+    :class:`DataError` naming the file, what is wrong and how to prepare it again.
+
+    Made whenever a folder is used, before a stored run is looked up by the data's
+    fingerprint as before training. Its cost: one pass over the ids and labels and a 1 MiB
+    sample of each array (:func:`sample_digest`), once per process while the files stay as
+    they are (:func:`prepared_problem`)."""
+    directory = Path(directory)
+    meta, problem = prepared_problem(directory)
+    if meta is None:
+        required_meta(directory)            # raises, saying why
+    if problem:
+        raise DataError(f"{problem}; prepare the data again (`embcollapse data prepare ... "
+                        f"--force`, or delete {directory})")
+    return meta
+
+
 def load_prepared(directory: Path, split_seed: int = 0, fraction: float = 1.0) -> PreparedData:
     """Memory-map a prepared directory, check it and split it.
 
     Raises :class:`DataError` when ``meta.json`` is missing, damaged or of another preparation
-    version, or an array is missing, truncated, of the wrong shape, or holds values
-    ``meta.json`` does not allow (see :func:`array_problem`).
+    version, or an array is missing, truncated, of the wrong shape, holds values
+    ``meta.json`` does not allow or changed since it was prepared (:func:`verify_prepared`).
     """
     directory = Path(directory)
-    meta = required_meta(directory)
+    meta = verify_prepared(directory)
     vocab = meta.get("vocab_fit", {})
     if vocab.get("on") == "train" and vocab.get("split_seed") != split_seed:
         raise DataError(f"{directory}: its vocabulary was fitted on the training split of seed "
                         f"{vocab.get('split_seed')}, but data.split_seed is {split_seed}: "
                         f"validation rows would have shaped the vocabulary")
-    problem = array_problem(directory, meta)
-    if problem:
-        raise DataError(f"{problem}; prepare the data again (`embcollapse data prepare ... "
-                        f"--force`, or delete {directory})")
     ids, labels = _open(directory, "ids"), _open(directory, "labels")
     logit = (_open(directory, "teacher_logit")
              if (directory / "teacher_logit.npy").exists() else None)

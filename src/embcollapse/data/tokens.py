@@ -28,7 +28,7 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -336,33 +336,54 @@ class RowIssues:
     Rows with the wrong number of columns arrive through :meth:`on_invalid_row` (pyarrow's
     handler, with the physical line number); rows with a bad label or integer through
     :meth:`add_value_errors`, as indices among the parsed rows, turned into line numbers by
-    :meth:`first`.
+    :meth:`first`. A blank line (nothing but spaces) is no row: counted in ``blank_lines``,
+    never malformed. ``line_of`` maps the parser's line numbers to the file's when the reader
+    joined lines (quoted values spanning lines, :class:`~.csv.QuoteScan`); ``joined``: the
+    byte that stands in for a joined line end in a row's text; ``quoting``: whether quotes
+    delimit values (RFC 4180) or are ordinary characters (said in column-count errors).
     """
 
     MAX_LINES = 1_000_000   # line numbers of column-count errors kept for :meth:`first`
 
-    def __init__(self, path: object, first_data_line: int) -> None:
+    def __init__(self, path: object, first_data_line: int,
+                 line_of: Callable[[int], int] | None = None, joined: bytes | None = None,
+                 quoting: bool = False) -> None:
         self.path = path
         self.first_data_line = first_data_line
+        self.line_of = line_of or (lambda line: line)
+        self.joined = joined.decode() if joined else None
+        self.quoting = quoting              # quotes delimit values (else ordinary characters)
         self.column_errors: list[tuple[int, str]] = []
         self.column_error_count = 0
         self.value_errors: list[tuple[int, str]] = []
         self.value_error_count = 0
+        self.blank_lines = 0
+        self.blank_at: list[int] = []
 
     @property
     def count(self) -> int:
         return self.column_error_count + self.value_error_count
 
     def on_invalid_row(self, row: object) -> str:
-        """pyarrow ``invalid_row_handler``: count the row and skip it."""
-        self.column_error_count += 1
+        """pyarrow ``invalid_row_handler``: count the row (or the blank line) and skip it."""
+        number = getattr(row, "number", None)
+        number = -1 if number is None else int(number)
+        text = getattr(row, "text", "") or ""
+        if not text.strip():
+            self.blank_lines += 1
+            if len(self.blank_at) < self.MAX_LINES:
+                self.blank_at.append(number)
+            return "skip"
+        spans = text.count(self.joined) if self.joined else 0
+        self.column_error_count += 1 + spans      # every line of a joined record is lost
         if len(self.column_errors) < self.MAX_LINES:
-            number = getattr(row, "number", None)
             reason = (f"{getattr(row, 'actual_columns', '?')} columns, expected "
                       f"{getattr(row, 'expected_columns', '?')}")
-            if '"' in (getattr(row, "text", "") or ""):
+            if spans:
+                reason += f" (a quoted value spanning {spans + 1} lines)"
+            elif '"' in text and not self.quoting:
                 reason += " (quotes are ordinary characters here, not value delimiters)"
-            self.column_errors.append((-1 if number is None else int(number), reason))
+            self.column_errors.append((number, reason))
         return "skip"
 
     def add_value_errors(self, batch: TokenBatch, row_offset: int) -> None:
@@ -374,7 +395,8 @@ class RowIssues:
 
     def first(self) -> list[dict[str, object]]:
         """The first :data:`FIRST_ISSUES` malformed rows as ``{"line": ..., "reason": ...}``."""
-        invalid = sorted(line for line, _ in self.column_errors if line >= 0)
+        invalid = sorted([line for line, _ in self.column_errors if line >= 0]
+                         + [line for line in self.blank_at if line >= 0])
         found = [(line, reason) for line, reason in self.column_errors[:FIRST_ISSUES]]
         for parsed, reason in self.value_errors:
             line = self.first_data_line + parsed
@@ -385,7 +407,8 @@ class RowIssues:
                     break
             found.append((line, reason))
         found.sort(key=lambda item: item[0])
-        return [{"line": line, "reason": reason} for line, reason in found[:FIRST_ISSUES]]
+        return [{"line": self.line_of(line) if line >= 0 else "?", "reason": reason}
+                for line, reason in found[:FIRST_ISSUES]]
 
     def describe(self, limit: int = FIRST_ISSUES) -> str:
         """``line 7: 38 columns, expected 40; line 9: ...`` for error messages."""

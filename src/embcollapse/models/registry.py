@@ -8,12 +8,15 @@ hyper-parameter is an error that names it and lists the known ones.
 from __future__ import annotations
 
 import inspect
+import math
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from torch import nn
 
-from ..config import ConfigError, ModelConfig
+from ..config import ConfigError, ModelConfig, _require
 from .autoint import AutoInt
 from .dcnv2 import DCNv2
 from .dnn import DNN
@@ -101,15 +104,77 @@ def hyper_parameters(name: str) -> dict[str, Any]:
     return {**params, **spec.defaults}
 
 
-def resolved_hyper(name: str, hyper: Mapping[str, Any]) -> dict[str, Any]:
-    """Every hyper-parameter of model ``name``: the class's keyword defaults, then the registry
-    variant's, then ``hyper``'s (an integer given for a float default becomes a float).
-    Reads signatures only; builds nothing. Unknown names raise :class:`ConfigError`."""
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# A hyper-parameter's range when its declared type's default range does not fit it:
+# name -> (check, what the value must be).
+HYPER_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "attention_dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "orthogonal_weight": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "agreement_weight": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "feature_selection_hidden": (lambda v: _is_int(v) and v >= 0,
+                                 "an integer >= 0 (0: no feature-selection gate)"),
+}
+# The default range of each declared type: (check, what the value must be).
+TYPE_RANGES: dict[Any, tuple[Callable[[Any], bool], str]] = {
+    int: (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    float: (_is_number, "a finite number"),
+    bool: (lambda v: isinstance(v, bool), "true or false"),
+    str: (lambda v: isinstance(v, str), "a string"),
+    Sequence[int]: (lambda v: isinstance(v, (list, tuple)) and all(_is_int(x) and x >= 1
+                                                                   for x in v),
+                    "a list of integers >= 1"),
+}
+
+
+def check_hyper(name: str, hyper: Mapping[str, Any]) -> None:
+    """Check every value of ``hyper`` against the type model ``name``'s constructor declares
+    for it (its annotation) and that type's range (:data:`TYPE_RANGES`), or its own range
+    (:data:`HYPER_RANGES`); ``None`` only where the annotation allows it. Raises
+    :class:`ConfigError` ``model.hyper.KEY must be RULE, got VALUE`` (unknown names too)."""
     known = hyper_parameters(name)
     unknown = sorted(set(hyper) - set(known))
     if unknown:
         raise ConfigError(f"model.hyper: unknown hyper-parameter(s) {', '.join(unknown)} for "
                           f"{name}; known: {', '.join(known)}")
+    hints = typing.get_type_hints(model_spec(name).cls.__init__)
+    for key, value in hyper.items():
+        options = (typing.get_args(hints[key])
+                   if typing.get_origin(hints[key]) in (typing.Union, types.UnionType)
+                   else (hints[key],))
+        declared = [t for t in options if t is not type(None)]
+        optional = len(declared) < len(options)
+        check, rule = HYPER_RANGES.get(key) or TYPE_RANGES[declared[0]]
+        if optional:
+            rule = f"{rule} or null"
+        _require((optional and value is None) or check(value), f"model.hyper.{key}", rule,
+                 value)
+
+
+def check_model(config: ModelConfig) -> None:
+    """A model configuration checked before any data loads: its name, every hyper-parameter's
+    type and range (:func:`check_hyper`), and the model's own checks of choices and
+    combinations (it is built once on two fields of two values, a few milliseconds;
+    :class:`ConfigError` naming the setting). Torch's ``meta`` device would allocate nothing,
+    but its first use costs about 2 s."""
+    check_hyper(config.name, config.hyper)
+    build_model(config.name, (2, 2), config.embed_dim, config.num_sets, **dict(config.hyper))
+
+
+def resolved_hyper(name: str, hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """Every hyper-parameter of model ``name``: the class's keyword defaults, then the registry
+    variant's, then ``hyper``'s (an integer given for a float default becomes a float).
+    Reads signatures only; builds nothing. Unknown names and values of the wrong type or
+    range raise :class:`ConfigError` (:func:`check_hyper`)."""
+    check_hyper(name, hyper)
+    known = hyper_parameters(name)
     given = {k: float(v) if isinstance(known[k], float) and type(v) is int else v
              for k, v in hyper.items()}
     return {**known, **given}
