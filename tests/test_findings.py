@@ -591,6 +591,7 @@ def test_table_4_compares_full_files_and_is_not_run_on_samples() -> None:
 STATED_PARAMETERS: dict[tuple[str, str], str] = {
     ("00_synthetic_data.md", "293"): "a line number of the authors' main.py (a citation)",
     ("00_synthetic_data.md", "295"): "a line number of the authors' main.py (a citation)",
+    ("00_synthetic_data.md", "95%"): "the confidence level of every interval (a setting)",
     ("20_reproduction_summary.md", "95%"): "the confidence level of every interval (a setting)",
     ("00_synthetic_data.md", "25%"): "Criteo's click rate, the teacher's target",
     ("00_synthetic_data.md", "80%"): "the paper's 8/1/1 split",

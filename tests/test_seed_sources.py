@@ -125,3 +125,14 @@ def test_source_seeds_are_checked_resolved_and_kept_out_of_ids_when_unset() -> N
         replace(BASE, {"train": {"init_seed": "one"}})
     with pytest.raises(ValueError, match="batch"):
         BASE.source_seed("batch")
+
+
+def test_the_initial_model_of_a_stored_run_follows_its_init_seed(data) -> None:
+    """Baselines rebuild a run's start (results.initial_model): with ``init_seed`` set it is
+    the model ``start_model`` drew, not the run seed's."""
+    from embcollapse.results import initial_model
+
+    for config in (BASE, with_seeds(init=11), with_seeds(order=5)):
+        record = {"config": to_dict(config), "field_dims": list(data.field_dims)}
+        want = digest(train_module.start_model(config, data.field_dims).state_dict().values())
+        assert digest(initial_model(record).state_dict().values()) == want

@@ -384,3 +384,11 @@ def test_fresh_validation_rows_are_a_stated_departure() -> None:
     got = protocol_departures(TrainConfig(), DataConfig(name="synthetic", valid_rows=100_000))
     assert got == ["the checkpoint chosen on 100,000 fresh validation rows of the teacher "
                    "(paper: the 10% validation split)"]
+
+
+def test_fixed_sources_of_randomness_are_stated_on_the_banner() -> None:
+    from embcollapse.config import TrainConfig
+    from embcollapse.report import protocol_departures
+
+    got = protocol_departures(TrainConfig(order_seed=0, dropout_seed=0))
+    assert any("the batch order of seed 0 and the dropout masks of seed 0" in d for d in got)

@@ -317,6 +317,13 @@ def protocol_departures(train: TrainConfig, data: DataConfig | None = None) -> l
     if train.embed_init_rows != paper.embed_init_rows:
         out.append(f"embedding tables drawn with the Xavier bound of a {train.embed_init_rows:,}-row "
                    "vocabulary (paper: the table's own)")
+    fixed = [f"{label} of seed {getattr(train, key)}" for key, label in
+             (("order_seed", "the batch order"), ("dropout_seed", "the dropout masks"),
+              ("init_seed", "the initial weights")) if getattr(train, key) is not None]
+    if fixed:
+        out.append(f"every run takes {' and '.join(fixed)}, so its seed varies only the rest "
+                   f"(the paper: replicates with 'different random initialization'; the "
+                   f"authors' code also draws the split and batch order from each seed)")
     if data is not None and data.valid_rows:
         out.append(f"the checkpoint chosen on {data.valid_rows:,} fresh validation rows of the "
                    f"teacher (paper: the 10% validation split)")
@@ -554,3 +561,28 @@ def ensemble_members(ctx: "ChapterContext", params: Any, scale: int, model: str 
                           params.seeds)
     stored = [ctx.store.load(c) for c in configs if ctx.store.has(c)]
     return ensemble_members_baseline(stored, ctx.store, min_rows=min_rows) if stored else {}
+
+
+VARIANCE_STUDY = "measured/variance_default.json"   # under book/data: benchmarks/variance.py's
+
+
+def variance_study(path: Path | None = None) -> tuple[pd.DataFrame, str]:
+    """The recorded variance study (``benchmarks/variance.py``'s JSON, kept under
+    ``book/data/measured``): one row per condition and arm (``SE``, ``ME``, ``ME - SE``) with
+    the sd of test AUC over the replicates and its 95% chi-square interval, the mean best
+    epoch and the mean per-replicate DeLong SE; and the file's provenance line."""
+    import json
+
+    path = path or paths.paper_data_dir().parent / VARIANCE_STUDY
+    study = json.loads(Path(path).read_text())
+    frame = pd.DataFrame(study["rows"]).rename(columns={"what": "arm"})
+    return frame, str(study.get("provenance", path))
+
+
+def dominant_source(frame: pd.DataFrame, sources: Sequence[str] = ("init", "order", "dropout")
+                    ) -> dict[str, str]:
+    """Per arm of :func:`variance_study`'s frame, the single source whose condition gives the
+    largest sd of test AUC (one source varied, the others fixed)."""
+    part = frame[frame.condition.isin(sources)]
+    return {arm: str(rows.loc[rows.sd.idxmax(), "condition"])
+            for arm, rows in part.groupby("arm")}

@@ -99,13 +99,15 @@ def git_commit() -> str | None:
 def initial_model(record: dict[str, Any]) -> torch.nn.Module:
     """The model of a stored run as it was before its first training step (on the CPU).
 
-    Training seeds every generator with the run's seed, then builds the model
-    (:func:`embcollapse.train.fit`); this does the same, so the weights are the run's start.
+    Training seeds every generator with the run's seed (its ``train.init_seed`` when set),
+    then builds the model (:func:`embcollapse.train.start_model`); this does the same, so the
+    weights are the run's start.
     """
     from .config import ModelConfig, TrainConfig, from_dict
     from .train import build_run_model, seed_everything
 
-    seed_everything(record["config"]["seed"])
+    init_seed = record["config"]["train"].get("init_seed")
+    seed_everything(record["config"]["seed"] if init_seed is None else init_seed)
     model = build_run_model(from_dict(ModelConfig, record["config"]["model"], "model"),
                             from_dict(TrainConfig, record["config"]["train"], "train"),
                             record["field_dims"])
