@@ -2,6 +2,8 @@
 synthetic-only settings, the epoch-cap flag, and every chapter on MovieLens-100K."""
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import re
@@ -124,7 +126,10 @@ def test_a_real_dataset_carries_no_synthetic_settings() -> None:
     csv = to_dict(DataConfig(name="csv", path="x.csv", label="click"))
     assert csv["label"] == "click" and not set(SYNTHETIC_ONLY) & set(csv)
     synthetic = to_dict(smoke.data)                        # synthetic data keeps all of them
-    assert set(SYNTHETIC_ONLY) <= set(synthetic) and synthetic["rows"] == 20000
+    assert set(SYNTHETIC_ONLY) - {"valid_rows"} <= set(synthetic) and synthetic["rows"] == 20000
+    assert "valid_rows" not in synthetic                   # shown only when set (0: the split's)
+    fresh = to_dict(dataclasses.replace(smoke.data, valid_rows=1000))
+    assert fresh["valid_rows"] == 1000
 
 
 def test_a_synthetic_runs_identity_is_unchanged() -> None:

@@ -96,7 +96,7 @@ def test_failing_and_cancelled_tasks_then_a_resubmission_of_what_is_missing(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])]))
     store = ResultsStore(tmp_path / "store")
-    good, paused, bad = tiny(0), tiny(1), tiny(2, dropout=2.0)   # bad fails inside its task
+    good, paused, bad = tiny(0), tiny(1), tiny(2)      # bad (seed 2) fails inside its task
     configs = [good, paused, bad]
     sweep.prepare_data(configs)
     keys = [run_id(c) for c in configs]
@@ -114,9 +114,9 @@ def test_failing_and_cancelled_tasks_then_a_resubmission_of_what_is_missing(
     assert result.trained == [keys[0]]
     assert set(result.failed) == {keys[1], keys[2]}
     log = tmp_path / "logs" / f"{array}_2_0_log.err"
-    assert "dropout" in result.failed[keys[2]]
+    assert slurm_tasks.FAILURE in result.failed[keys[2]]
     assert f"[Slurm job {array}_2, log {log}]" in result.failed[keys[2]]
-    assert "dropout" in log.read_text()                       # the log holds the traceback
+    assert slurm_tasks.FAILURE in log.read_text()             # the log holds the traceback
     assert re.search(rf"Slurm task {array}_1 ended (CANCELLED|UNKNOWN)", result.failed[keys[1]])
     assert f"[Slurm job {array}_1, log " in result.failed[keys[1]]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -75,10 +76,10 @@ def test_a_chapters_seeds_apply_to_its_runs_only_and_explicit_seeds_win() -> Non
         chapter_params(merged(profile, {"chapters": {"collapse": {"seeds": []}}}), "collapse")
 
 
-def test_theory_runs_use_the_first_seed_only() -> None:
+def test_theory_runs_use_the_chapter_seeds() -> None:
     profile = load_profile("paper")
     configs = grids.run_configs(profile, grids.chapter_runs(profile, "theory"), (0, 1, 2))
-    assert {c.seed for c in configs} == {0} and len(configs) == 2
+    assert sorted(c.seed for c in configs) == [0, 0, 1, 1, 2, 2]   # 2 runs, each over the seeds
 
 
 def test_local_sweep_resumes_and_retries_failed_runs(tmp_path: Path,
@@ -120,19 +121,22 @@ def test_local_sweep_with_one_worker_per_device(tmp_path: Path) -> None:
     assert all(store.has(c) for c in configs)
 
 
-def test_slurm_backend_through_submitits_local_executor(tmp_path: Path) -> None:
+def test_slurm_backend_through_submitits_local_executor(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import slurm_tasks
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
     store = ResultsStore(tmp_path / "store")
-    good = tiny(0)
-    bad = RunConfig(data=good.data, seed=0, train=good.train,     # fails inside its task
-                    model=ModelConfig(name="dnn", embed_dim=4,
-                                      hyper={"mlp_dims": [16], "dropout": 2.0}))
+    good, bad = tiny(0), tiny(2)                    # bad (seed 2) fails inside its task
     options = sweep.SlurmOptions(folder=tmp_path / "logs", cluster="local", gpus_per_task=0,
                                  cpus_per_task=1, timeout_min=10, device="cpu")
-    jobs = sweep.submit_slurm([good, bad], store, options)
+    jobs = sweep.submit_slurm([good, bad], store, options, task=slurm_tasks.fail_seed_2)
     assert len(jobs) == 2
     result = sweep.wait_slurm(jobs, [good, bad], store, progress=False)
     assert result.trained == [run_id(good)] and store.has(good)
-    assert list(result.failed) == [run_id(bad)] and "dropout" in result.failed[run_id(bad)]
+    assert list(result.failed) == [run_id(bad)]
+    assert slurm_tasks.FAILURE in result.failed[run_id(bad)]
     assert run_id(bad) in store.failures()
     assert sweep.to_run([good, bad], store) == [bad]
 
