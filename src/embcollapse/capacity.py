@@ -199,7 +199,7 @@ def check_profile(name: str, budget_gb: float = 2.0, step_batch: int = 256,
     """Every distinct model of profile ``name``: parameters, estimated peak GPU memory, and one
     CPU training step for those whose weights, gradients and Adam states fit ``budget_gb``."""
     from .config import load_profile
-    from .sweep import plan
+    from .grids import profile_configs
 
     profile = load_profile(name)
     dims = reference_field_dims(profile.data)
@@ -208,7 +208,7 @@ def check_profile(name: str, budget_gb: float = 2.0, step_batch: int = 256,
           f"{sum(dims):,} features, batch {profile.train.batch_size}", file=out, flush=True)
     print(f"{'model':<42} {'params':>10} {'state GiB':>9} {'act. GiB':>8} {'peak GiB':>8}  "
           f"one CPU step", file=out, flush=True)
-    for config in distinct_models(plan(profile)):
+    for config in distinct_models(profile_configs(profile)):
         est = estimate(config, dims)
         row: dict[str, Any] = {"profile": profile.name, "model": model_label(config),
                                "parameters": est.parameters,

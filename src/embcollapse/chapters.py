@@ -6,9 +6,13 @@ A notebook's ``parameters`` cell holds plain values; ``None`` means "take it fro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .config import ConfigError, Profile, check_seeds, from_dict
+from .errors import ConfigError
+from .schema import check_seeds, from_dict
+
+if TYPE_CHECKING:                      # a type only: config imports this module
+    from .config import Profile
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from . import sweep
     from .grids import GRIDS
     from .identity import resolved_key
-    from .progress import RunReporter, run_label
+    from .progress import RunReporter
     from .results import ResultsStore
 
     sweep.check_backend(args.backend)

@@ -7,12 +7,9 @@ semantics version), so the same experiment always maps to the same record in the
 """
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import json
 import math
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -20,29 +17,12 @@ from typing import Any, Mapping, TypeVar
 import yaml
 
 from . import paths
+from .chapters import check_chapters  # chapters know their own parameters
 from .errors import ConfigError
+from .schema import SEEDS_RULE, check_seeds, from_dict  # noqa: F401 (callers import them here)
+from .schema import require as _require
 
 T = TypeVar("T")
-
-
-def _require(ok: bool, key: str, rule: str, value: Any) -> None:
-    """Raise :class:`ConfigError` ``key must be <rule>, got <value>`` unless ``ok``."""
-    if not ok:
-        raise ConfigError(f"{key} must be {rule}, got {value!r}")
-
-
-SEEDS_RULE = "a non-empty list of distinct integers >= 0"
-
-
-def check_seeds(seeds: Any, key: str = "seeds") -> tuple[int, ...]:
-    """``seeds`` as a tuple if it follows the one rule for seeds everywhere (profiles, chapter
-    sections, ``--seeds``, ``-p seeds=``): :data:`SEEDS_RULE`; else :class:`ConfigError`."""
-    ok = (isinstance(seeds, (list, tuple)) and len(seeds) >= 1
-          and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
-          and len(set(seeds)) == len(seeds))
-    _require(ok, key, SEEDS_RULE, list(seeds) if isinstance(seeds, (list, tuple)) else seeds)
-    return tuple(seeds)
-
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -281,80 +261,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check and convert one value to the annotated type ``tp``."""
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where} must be a mapping, got {value!r}")
-        return from_dict(tp, value, where)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError as err:
-                errors.append(str(err))
-        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin in (tuple, list):
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        (item_tp, *_) = typing.get_args(tp) or (Any,)
-        return tuple(_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin in (collections.abc.Mapping, dict) or tp in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where} must be a mapping, got {value!r}")
-        return dict(value)
-    if tp is Any:
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, got {value!r}")
-        return value
-    raise ConfigError(f"{where}: unsupported type {_type_name(tp)}")
-
-
-def from_dict(cls: type[T], values: Mapping[str, Any], where: str = "config") -> T:
-    """Build dataclass ``cls`` from ``values``; unknown keys and wrong types are errors.
-
-    Nested dataclasses may be given as mappings; keys left out take their defaults.
-    """
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
-    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
-    try:
-        return cls(**kwargs)
-    except ConfigError as err:      # a value out of range, checked by the class itself
-        raise ConfigError(f"{where}.{err}") from None
-
-
 def replace(config: T, overrides: Mapping[str, Any], where: str = "config") -> T:
     """A copy of ``config`` with ``overrides`` merged in (nested mappings merge deeply)."""
     merged = _deep_merge(to_dict(config), overrides)
@@ -434,6 +340,5 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise ConfigError(f"{path}: a profile must be a mapping of keys to values")
     values = {"name": path.stem, **values}
     profile = from_dict(Profile, values, where=str(path))
-    from .chapters import check_chapters  # chapters know their own parameters
     check_chapters(profile.chapters, where=f"{path}: chapters")
     return profile

@@ -11,6 +11,7 @@ from . import paths
 from .config import ConfigError, DataConfig, Profile, TrainConfig
 from .data.stats import summary
 from .intervals import Difference
+from .paper_numbers import paper_auc, paper_table  # noqa: F401 (the notebooks read them here)
 
 
 def run_ia(record: dict[str, Any]) -> float:
@@ -148,12 +149,6 @@ def mean_std(frame: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame
     return out
 
 
-def paper_table(name: str) -> pd.DataFrame:
-    """A table of the paper's reported numbers, e.g. ``paper_table("table1_auc")``."""
-    path = paths.paper_data_dir() / f"paper_{name}.csv"
-    return pd.read_csv(path, comment="#")
-
-
 def normalized_field_ia(record: dict[str, Any]) -> np.ndarray:
     """Per field, IA / IA(random table of the same shape) (paper Appendix I), from the stored
     per-field IA; for multi-embedding, of each field's sets side by side, (D_i, M*K). (N,)"""
@@ -218,25 +213,6 @@ def with_sizes(frame: pd.DataFrame) -> pd.DataFrame:
     out["scale"] = np.where(members > 1, members * out["num_sets"] * out["embed_dim"] // base,
                             np.where(out["num_sets"] > 1, out["num_sets"],
                                      out["embed_dim"] // base)).astype(int)
-    return out
-
-
-def paper_auc(dataset: str = "criteo") -> pd.DataFrame:
-    """The paper's test AUC (Tables 1, 5, 6 and 7) as model, embedding, scale, mean, std.
-
-    Model names are the registry's (lower case); ``scale`` is the integer N of "Nx".
-    """
-    t1 = paper_table("table1_auc")
-    t1 = t1[t1.dataset == dataset].rename(columns={"test_auc_mean": "mean",
-                                                  "test_auc_std": "std"})
-    parts = [t1[["model", "embedding", "scale", "mean", "std"]]]
-    if dataset == "criteo":
-        t7 = paper_table("table7_autoint").rename(columns={"test_auc": "mean"})
-        t7["std"] = np.nan
-        parts.append(t7[["model", "embedding", "scale", "mean", "std"]])
-    out = pd.concat(parts, ignore_index=True)
-    out["model"] = out["model"].str.lower()
-    out["scale"] = out["scale"].str.rstrip("x").astype(int)
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..report import paper_table
+from ..paper_numbers import paper_table
 from .base import Baseline, Check, Finding, auc_claim, finding, over_seeds
 
 FEWER_SMALL = 0.0   # Figure 11: share of small singular values, language model minus recommender

@@ -1,11 +1,11 @@
 """Chapter "Collapse grows with data": Table 2."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 import pandas as pd
 
-from ..report import paper_table
+from ..paper_numbers import paper_table
 from .base import Baseline, Finding, finding, over_seeds, seed_baseline
 
 UNTRAINED = 0.02   # runs whose mean IA is within this share of their initial tables' stayed there

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..report import paper_table
+from ..paper_numbers import paper_table
 from .base import Check, Finding, finding, not_run
 
 ROWS_TOLERANCE = 0.01       # relative difference of row counts (the paper rounds to 0.1M)

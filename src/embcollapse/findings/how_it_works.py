@@ -210,7 +210,7 @@ def figure_17(auc: pd.DataFrame, scale: int, run_ids: Mapping[str, Iterable[str]
         se_gain = float(part[("SE", scale)] - part[("SE", 1)])
         paired = (differences or {}).get(name, {})
         se_paired = paired.get("se_gain")
-        se_base = Baseline(f"SE over the same sizes (the regime's headroom)",
+        se_base = Baseline("SE over the same sizes (the regime's headroom)",
                            se_paired.diff if se_paired is not None else se_gain,
                            None if se_paired is None else (se_paired.low, se_paired.high))
         checks = [auc_claim(f"{name} ME AUC change 1x to {scale}x", me_gain, "better",

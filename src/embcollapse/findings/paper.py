@@ -5,7 +5,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..report import paper_auc, paper_table
+from ..paper_numbers import paper_auc, paper_table
 
 
 def text_value(item: str, quantity: str) -> float:

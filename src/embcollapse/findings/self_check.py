@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..intervals import Difference
-from ..report import paper_auc
+from ..paper_numbers import paper_auc
 from . import collapse, how_it_works, multi_embedding, paper
 from .base import Finding, claim_threshold
 

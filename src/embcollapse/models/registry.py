@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from torch import nn
 
-from ..config import ConfigError, ModelConfig, _require
+from ..config import ConfigError, ModelConfig
+from ..schema import require as _require
 from .autoint import AutoInt
 from .dcnv2 import DCNv2
 from .dnn import DNN
