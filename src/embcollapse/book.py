@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import claims, paths
-from .config import ConfigError, Profile, load_profile
+from .config import ConfigError, Profile, from_dict, load_profile, to_dict
 from .reader import tag_for_readers
 
 
@@ -63,7 +63,6 @@ def derived_profile(profile: Profile, out: Path | None = None) -> Path:
     import yaml
 
     from .atomic import write_text
-    from .config import to_dict
 
     data = Path(profile.data.name).name
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{profile.name}-{data}")
@@ -122,7 +121,6 @@ def check_parameters(prof: Profile, pages: Sequence[Path], parameters: Mapping[s
     merges it). Raises :class:`ConfigError` naming the parameter, the value and what was
     expected, or the chapters' parameters."""
     from .chapters import CHAPTERS
-    from .config import from_dict
     from .devices import check_device_name
 
     if "profile" in parameters:

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import (ConfigError, ModelConfig, Profile, from_dict, list_profiles, load_profile,
-                     to_dict)
+from .config import (ConfigError, DataConfig, ModelConfig, Profile, check_seeds, from_dict,
+                     list_profiles, load_profile, replace, to_dict)
 from .devices import check_device_name, resolve_device
 
 
@@ -42,7 +42,6 @@ def _seeds(seeds: list[int] | None) -> list[int] | None:
     """``--seeds``, checked by the one rule for seeds (None: the profile's)."""
     if not seeds:                       # absent, or `--seeds` with no value
         return None
-    from .config import check_seeds
     return list(check_seeds(seeds, "--seeds"))
 
 
@@ -79,7 +78,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 def profile_with_data(name: str, data: list[str]) -> Profile:
     """The profile ``name`` with ``--data KEY=VALUE`` overrides applied to its data section
     (checked before anything runs: a wrong setting is an error, never a failed run)."""
-    from .config import replace
 
     profile = load_profile(name)
     if not data:
@@ -260,7 +258,6 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from .config import DataConfig
     from .data import synthetic
 
     config = from_dict(DataConfig, {"preset": args.preset, "rows": args.rows,
@@ -274,7 +271,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
-    from .config import DataConfig
     from .data import names, prepare, stats
 
     if args.dataset == "csv":

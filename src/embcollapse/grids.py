@@ -14,7 +14,7 @@ from .chapters import (AppendixParams, CollapseParams, DataSizeParams, HowItWork
                        LoaderOrderParams, MultiEmbeddingParams, OverfittingParams, RegularizedParams,
                        SyntheticDataParams, TheoryParams,
                        WhenCollapseParams, chapter_params)
-from .config import Profile, RunConfig
+from .config import ConfigError, Profile, RunConfig, SHUFFLES
 from .identity import resolved_key
 from .models.registry import default_embed_dim
 from .models.sizes import size_preset
@@ -140,7 +140,6 @@ def multi_embedding(p: MultiEmbeddingParams) -> list[Run]:
 def loader_order(p: LoaderOrderParams) -> list[Run]:
     """The loader-order comparison: each model's SE and ME at ``scale`` under both
     ``train.shuffle`` orders (the profile's own order is the run other chapters read)."""
-    from .config import SHUFFLES
 
     return [replace(sized(name, p.scale, emb), train={"shuffle": order})
             for name in p.models for emb in ("SE", "ME")
@@ -276,7 +275,6 @@ def run_configs(profile: Profile, runs: Iterable[Run],
 def profile_configs(profile: Profile, chapters: Iterable[str] | None = None,
                     seeds: Sequence[int] | None = None) -> list[RunConfig]:
     """Every run the chapters of ``profile`` need (all chapters by default), each once."""
-    from .config import ConfigError
 
     names = list(chapters) if chapters else list(GRIDS)
     unknown = [c for c in names if c not in GRIDS]

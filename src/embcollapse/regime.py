@@ -44,7 +44,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import DataConfig, Profile, RunConfig, TrainConfig
+from .config import DataConfig, ModelConfig, Profile, RunConfig, TrainConfig, load_profile
 from .data.synthetic import Teacher, generate_blocks, preset_cardinalities, teacher_for
 from .intervals import Difference, delong_paired
 from .metrics import auc
@@ -176,7 +176,6 @@ def criteo_head_row_travel(table4_csv: str | Path, train: TrainConfig | None = N
     training rows, its total features as the vocabulary, the batch size and learning rate of
     ``train`` (default: the ``paper`` profile's, the authors' protocol)."""
     if train is None:
-        from .config import load_profile
 
         train = load_profile("paper").train
     train_rows, _, features = criteo_shape(table4_csv)
@@ -235,7 +234,6 @@ def travel_requirements(config: DataConfig, train: TrainConfig, table4_csv: str 
 def drift_probe(profile: Profile) -> RunConfig:
     """The run whose achieved drift the criteria table reports: DCNv2 at the largest K of the
     profile's grid, seed 0."""
-    from .config import ModelConfig
 
     return profile.run_config(ModelConfig(name="dcnv2", embed_dim=grid_max_embed_dim(
         profile.chapters)), seed=0)

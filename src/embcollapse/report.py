@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .config import ConfigError, DataConfig, Profile, TrainConfig
+from .config import ConfigError, DataConfig, Profile, TrainConfig, load_profile
 from .data.stats import summary
-from .intervals import Difference
+from .intervals import Difference, mean_interval
 from .paper_numbers import paper_auc, paper_table  # noqa: F401 (the notebooks read them here)
 
 
@@ -103,7 +103,6 @@ def seed_paired_difference(frame: pd.DataFrame, a: Mapping[str, Any], b: Mapping
     """``column`` of the rows matching ``a`` minus those matching ``b`` (``column: value``),
     paired by seed, with a Student-t interval over the seeds both have
     (:func:`~embcollapse.intervals.mean_interval`; unbounded with one seed)."""
-    from .intervals import mean_interval
 
     def by_seed(match: Mapping[str, Any]) -> pd.Series:
         hits = np.ones(len(frame), dtype=bool)
@@ -171,7 +170,6 @@ def normalized_ia_change(small: Sequence[dict[str, Any]], large: Sequence[dict[s
     paired by seed: the mean over fields per seed, then a Student-t interval over the seeds
     both have; with one common seed, over the fields of that seed (the seed spread is then not
     in the interval: the method says "t over fields")."""
-    from .intervals import mean_interval
 
     a = {r["config"]["seed"]: normalized_field_ia(r) for r in large}
     b = {r["config"]["seed"]: normalized_field_ia(r) for r in small}
@@ -336,7 +334,6 @@ class ChapterContext:
 
     def __init__(self, profile: str, device: str | None = None,
                  seeds: Sequence[int] | None = None, chapter: str | None = None) -> None:
-        from .config import load_profile
         from .plotting import use_style
         from .results import ResultsStore
         from .train import resolve_device

@@ -33,7 +33,7 @@ from .progress import tqdm
 
 from . import paths
 from .atomic import atomic_directory, clean_stale, write_text
-from .config import RunConfig, to_dict
+from .config import ModelConfig, RunConfig, TrainConfig, from_dict, to_dict
 from .data.errors import DataError
 from .errors import ConfigError
 from .identity import run_id
@@ -103,7 +103,6 @@ def initial_model(record: dict[str, Any]) -> torch.nn.Module:
     then builds the model (:func:`embcollapse.train.start_model`); this does the same, so the
     weights are the run's start.
     """
-    from .config import ModelConfig, TrainConfig, from_dict
     from .train import build_run_model, seed_everything
 
     init_seed = record["config"]["train"].get("init_seed")
@@ -207,7 +206,6 @@ class ResultsStore:
 
     def load_model(self, record: dict[str, Any]) -> torch.nn.Module:
         """The best checkpoint of a stored run as a model in eval mode (on the CPU)."""
-        from .config import ModelConfig, from_dict
         from .models import model_from_config
 
         model = model_from_config(from_dict(ModelConfig, record["config"]["model"], "model"),

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from .config import ConfigError, Profile, RunConfig, from_dict, to_dict
+from .config import ConfigError, Profile, RunConfig, from_dict, replace, to_dict
 from .grids import profile_configs
 from .identity import resolved_key, run_id
-from .progress import tqdm
+from .progress import RunReporter, tqdm
 from .results import ResultsStore
 
 # called as each run finishes: (index in the runs, train_one's summary or None, seconds, error)
@@ -88,7 +88,6 @@ def train_reported(todo: Sequence[tuple[str, RunConfig]], store: ResultsStore,
     """Train labelled runs locally with console progress: the plan (runs, estimated time from
     comparable stored runs), then one line per run as it finishes (label, k of n, model, size,
     seed, best epoch, validation AUC, seconds, time left)."""
-    from .progress import RunReporter
 
     if todo and prepare:
         for line in prepare_data([c for _, c in todo]):
@@ -179,7 +178,6 @@ def prepare_data(configs: Iterable[RunConfig]) -> list[str]:
     Returns:
         One line per dataset: its name and rows.
     """
-    from .config import replace
     from .data import load_dataset
 
     seen: dict[str, Any] = {}

@@ -41,7 +41,7 @@ from .. import paths
 from ..atomic import clean_stale
 from ..config import DataConfig
 from .errors import DataError
-from .csv import ordered_map
+from .csv import csv_source, ordered_map
 from .splits import split_indices
 from .storage import (PreparedWriter, check_prepared_target, prepared_problem, read_meta,
                       smallest_int_dtype)
@@ -564,7 +564,6 @@ def prepare_csv(path: str | Path, label: str, fields: Sequence[str] = (),
     but the label, ``label`` "" is guessed, :func:`.names.guess_label`); train on it with
     ``data.name=<the directory's short name>`` (:func:`.names.short_name`). The default
     directory is :func:`.names.csv_dir` (``<home>/data/csv-<file stem>``)."""
-    from .csv import csv_source
     from .names import csv_dir
 
     source = csv_source(path, label, fields, int_fields, delimiter)

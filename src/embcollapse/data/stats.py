@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import paths
 from .errors import DataError
-from .storage import verify_prepared
+from .storage import load_prepared, verify_prepared
 
 # The real samples in <repo>/../shared/data used by the book and the tests (see SOURCE.md there):
 # Criteo train.txt rows (first 8000 rows of the Kaggle file, shuffled; this is 7200 of them) and
@@ -131,7 +131,6 @@ def threshold_sweep(name: str, path: str | Path, min_counts: tuple[int, ...] = (
 
     import numpy as np
 
-    from .storage import load_prepared
     from .prepare import PrepareOptions, dataset_info, prepare
 
     source = dataset_info(name).reader(Path(path))
